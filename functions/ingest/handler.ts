@@ -1,0 +1,37 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import {
+  createDocumentClient,
+  createSqsClient,
+  enqueueCapture,
+  readEnv,
+  SubmissionStore,
+} from '@leadflow/aws';
+import middy from '@middy/core';
+import { handle } from 'hono/aws-lambda';
+import { ulid } from 'ulid';
+import { config } from '../../config';
+import { createIngestApp } from './app';
+
+const logger = new Logger({ serviceName: 'ingest' });
+const metrics = new Metrics({ serviceName: 'ingest' });
+const settings = readEnv(['tableName', 'leadsQueueUrl']);
+const sqs = createSqsClient();
+const submissions = new SubmissionStore(createDocumentClient(), settings.tableName);
+
+export const app = createIngestApp({
+  config,
+  store: (input) => submissions.store(input),
+  enqueue: (capture) => enqueueCapture(sqs, settings.leadsQueueUrl, capture),
+  countSpam: (formId) => submissions.countSpam(formId),
+  newId: ulid,
+  observe: (event) => {
+    metrics.addMetric(`Form_${event.outcome}`, MetricUnit.Count, 1);
+    if (event.status >= 500) logger.error('Submission failed', { ...event });
+    else logger.info('Submission handled', { ...event });
+  },
+});
+
+export const handler = middy(handle(app)).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -1,0 +1,36 @@
+import type { OutgoingEmail } from '@leadflow/aws';
+import { type LeadflowConfig, type Notification, renderAcknowledgement, renderManagerAlert } from '@leadflow/core';
+
+interface ComposeOptions {
+  readonly config: LeadflowConfig;
+  readonly settings: { sesFromAddress: string; leadLinkBaseUrl: string };
+}
+
+/** Turns a queued notification into the email to send: who gets it, from whom, and what it says. */
+export function composeNotification(notification: Notification, { config, settings }: ComposeOptions): OutgoingEmail {
+  const manager = config.managers.get(notification.assignment.ownerId);
+  if (!manager) throw new Error(`Owner ${notification.assignment.ownerId} is not a configured manager`);
+  const form = notification.capture.channel === 'web_form' ? config.forms.get(notification.capture.sourceId) : undefined;
+  const businessName = form?.businessName ?? 'Leadflow';
+  const lead = notification.capture.contact;
+
+  if (notification.kind === 'manager_alert') {
+    return {
+      from: { address: settings.sesFromAddress, name: 'Leadflow alerts' },
+      to: { address: manager.email, name: manager.name },
+      // Replying to the alert writes straight to the lead.
+      replyTo: lead.email ? { address: lead.email, name: lead.name } : undefined,
+      content: renderManagerAlert(notification, { form, leadLinkBaseUrl: settings.leadLinkBaseUrl, manager }),
+      tags: { kind: notification.kind, channel: notification.capture.channel },
+    };
+  }
+  if (!lead.email) throw new Error('An acknowledgement needs the lead to have an email');
+  return {
+    from: { address: settings.sesFromAddress, name: businessName },
+    to: { address: lead.email, name: lead.name },
+    // The lead's reply reaches the manager who owns them, not a no-reply box.
+    replyTo: { address: manager.email, name: manager.name },
+    content: renderAcknowledgement(notification, { businessName, manager }),
+    tags: { kind: notification.kind, channel: notification.capture.channel },
+  };
+}

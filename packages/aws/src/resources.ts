@@ -1,0 +1,145 @@
+/**
+ * The one source of truth for the shape of leadflow's stateful resources.
+ *
+ * The CDK stack (infra/) and the local runtime (local/) both build their table, queues and
+ * event-source mappings from these plain objects, so key schema, GSIs, FIFO settings, redrive
+ * policy and timeouts can never drift between AWS and a laptop. Nothing here imports the SDK or CDK.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+}
+
+export interface TableDefinition {
+  /** Name used locally; on AWS the CDK generates a physical name. */
+  readonly localName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey: KeyAttribute;
+  readonly timeToLiveAttribute: string;
+  readonly globalSecondaryIndexes: readonly IndexDefinition[];
+}
+
+export interface FunctionDefinition {
+  /** Entry file, relative to the repository root; it must export `handler`. */
+  readonly entry: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+export interface QueueDefinition {
+  /** Name used locally (FIFO names end in `.fifo`); on AWS the CDK generates a physical name. */
+  readonly localName: string;
+  readonly fifo: boolean;
+  readonly contentBasedDeduplication: boolean;
+  readonly visibilityTimeoutSeconds: number;
+  readonly retentionSeconds: number;
+  readonly receiveWaitTimeSeconds: number;
+  readonly deadLetter: {
+    readonly localName: string;
+    /** Receives before a message is moved to the DLQ. */
+    readonly maxReceiveCount: number;
+    readonly retentionSeconds: number;
+  };
+}
+
+export interface EventSourceDefinition {
+  readonly queue: QueueKey;
+  readonly function: FunctionKey;
+  readonly batchSize: number;
+  /** Seconds to wait to fill a batch; 0 keeps speed-to-lead first. FIFO sources cannot batch. */
+  readonly maxBatchingWindowSeconds: number;
+  /** Reports `batchItemFailures` so only failed records are retried. */
+  readonly reportBatchItemFailures: true;
+  readonly maxConcurrency: number;
+}
+
+const DAY = 24 * 60 * 60;
+
+export const table: TableDefinition = {
+  localName: 'leadflow',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'ttl',
+  globalSecondaryIndexes: [
+    {
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+    },
+  ],
+};
+
+export const functions = {
+  ingest: { entry: 'functions/ingest/handler.ts', timeoutSeconds: 10, memoryMb: 512 },
+  router: { entry: 'functions/router/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
+  notifier: { entry: 'functions/notifier/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
+} as const satisfies Record<string, FunctionDefinition>;
+
+export type FunctionKey = keyof typeof functions;
+
+/** AWS asks for a visibility timeout of at least six times the consumer's timeout. */
+const VISIBILITY_FACTOR = 6;
+
+export const queues = {
+  leads: {
+    localName: 'leadflow-leads.fifo',
+    fifo: true,
+    contentBasedDeduplication: false,
+    visibilityTimeoutSeconds: functions.router.timeoutSeconds * VISIBILITY_FACTOR,
+    retentionSeconds: 4 * DAY,
+    receiveWaitTimeSeconds: 20,
+    deadLetter: { localName: 'leadflow-leads-dlq.fifo', maxReceiveCount: 5, retentionSeconds: 14 * DAY },
+  },
+  notifications: {
+    localName: 'leadflow-notifications',
+    fifo: false,
+    contentBasedDeduplication: false,
+    visibilityTimeoutSeconds: functions.notifier.timeoutSeconds * VISIBILITY_FACTOR,
+    retentionSeconds: 4 * DAY,
+    receiveWaitTimeSeconds: 20,
+    deadLetter: { localName: 'leadflow-notifications-dlq', maxReceiveCount: 5, retentionSeconds: 14 * DAY },
+  },
+} as const satisfies Record<string, QueueDefinition>;
+
+export type QueueKey = keyof typeof queues;
+
+export const eventSources = [
+  {
+    queue: 'leads',
+    function: 'router',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    reportBatchItemFailures: true,
+    maxConcurrency: 10,
+  },
+  {
+    queue: 'notifications',
+    function: 'notifier',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    reportBatchItemFailures: true,
+    maxConcurrency: 10,
+  },
+] as const satisfies readonly EventSourceDefinition[];
+
+/**
+ * Environment variable names shared by the stack and the handlers, so a rename cannot
+ * leave one side reading a variable the other no longer sets.
+ */
+export const env = {
+  tableName: 'TABLE_NAME',
+  leadsQueueUrl: 'LEADS_QUEUE_URL',
+  notificationsQueueUrl: 'NOTIFICATIONS_QUEUE_URL',
+  sesFromAddress: 'SES_FROM_ADDRESS',
+  sesConfigurationSet: 'SES_CONFIGURATION_SET',
+  leadLinkBaseUrl: 'LEAD_LINK_BASE_URL',
+} as const;

@@ -1,0 +1,112 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { getCountries } from 'libphonenumber-js';
+import { z } from 'zod';
+
+export const LANGUAGES = ['en', 'ko', 'th'] as const;
+export const languageSchema = z.enum(LANGUAGES);
+export type Language = z.infer<typeof languageSchema>;
+
+const COUNTRIES = new Set<string>(getCountries());
+const regionSchema = z
+  .string()
+  .refine((value) => COUNTRIES.has(value), { message: 'must be an ISO 3166-1 alpha-2 region such as KR' })
+  .transform((value) => value as CountryCode);
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes');
+
+/** The roles a form field can play; `text` fields are kept as extra answers on the lead. */
+export const fieldTypeSchema = z.enum(['name', 'email', 'phone', 'message', 'consent', 'text']);
+
+export const formFieldSchema = z.object({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/),
+  type: fieldTypeSchema,
+  required: z.boolean().default(false),
+  maxLength: z.number().int().positive().max(20_000).default(2_000),
+  label: z.string().optional(),
+});
+
+export const formSchema = z
+  .object({
+    id,
+    name: z.string().min(1),
+    teamId: id,
+    fields: z.array(formFieldSchema).min(1),
+    allowedOrigins: z.array(z.url().or(z.literal('*'))).default([]),
+    redirectUrl: z.url().optional(),
+    honeypotField: z.string().min(1).optional(),
+    defaultRegion: regionSchema,
+    language: languageSchema,
+    /** Brand name used in the acknowledgement email. */
+    businessName: z.string().min(1),
+  })
+  .superRefine((form, ctx) => {
+    const names = form.fields.map((field) => field.name);
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', message: 'field names must be unique' });
+    for (const type of ['name', 'email', 'phone', 'message', 'consent'] as const) {
+      if (form.fields.filter((field) => field.type === type).length > 1) {
+        ctx.addIssue({ code: 'custom', message: `at most one field of type ${type}` });
+      }
+    }
+    if (!form.fields.some((field) => field.type === 'email' || field.type === 'phone')) {
+      ctx.addIssue({ code: 'custom', message: 'a form needs an email or a phone field to reach the lead' });
+    }
+    if (form.honeypotField && names.includes(form.honeypotField)) {
+      ctx.addIssue({ code: 'custom', message: 'the honeypot field must not be a real field' });
+    }
+  });
+
+export const managerSchema = z.object({
+  id,
+  name: z.string().min(1),
+  email: z.email(),
+  language: languageSchema.default('en'),
+  active: z.boolean().default(true),
+});
+
+export const teamSchema = z.object({
+  id,
+  name: z.string().min(1),
+  strategy: z.literal('round_robin'),
+  managers: z.array(managerSchema).min(1),
+});
+
+export const leadflowConfigSchema = z
+  .object({
+    forms: z.array(formSchema),
+    teams: z.array(teamSchema).min(1),
+  })
+  .superRefine((config, ctx) => {
+    const teams = new Set(config.teams.map((team) => team.id));
+    for (const form of config.forms) {
+      if (!teams.has(form.teamId)) ctx.addIssue({ code: 'custom', message: `form ${form.id}: unknown team ${form.teamId}` });
+    }
+    const managers = config.teams.flatMap((team) => team.managers.map((manager) => manager.id));
+    if (new Set(managers).size !== managers.length) ctx.addIssue({ code: 'custom', message: 'manager ids must be unique' });
+  });
+
+export type FormField = z.infer<typeof formFieldSchema>;
+export type FormConfig = z.infer<typeof formSchema>;
+export type Manager = z.infer<typeof managerSchema>;
+export type Team = z.infer<typeof teamSchema>;
+export type LeadflowConfigInput = z.input<typeof leadflowConfigSchema>;
+
+/** Validated configuration with lookups; build it once per process. */
+export class LeadflowConfig {
+  readonly forms: ReadonlyMap<string, FormConfig>;
+  readonly teams: ReadonlyMap<string, Team>;
+  readonly managers: ReadonlyMap<string, Manager>;
+
+  constructor(input: unknown) {
+    const parsed = leadflowConfigSchema.safeParse(input);
+    if (!parsed.success) throw new Error(`Invalid leadflow configuration: ${z.prettifyError(parsed.error)}`);
+    this.forms = new Map(parsed.data.forms.map((form) => [form.id, form]));
+    this.teams = new Map(parsed.data.teams.map((team) => [team.id, team]));
+    this.managers = new Map(parsed.data.teams.flatMap((team) => team.managers.map((m) => [m.id, m])));
+  }
+
+  team(teamId: string): Team {
+    const team = this.teams.get(teamId);
+    if (!team) throw new Error(`Unknown team ${teamId}`);
+    return team;
+  }
+}

@@ -1,0 +1,50 @@
+/** One problem with one input field, as returned to API clients. */
+export interface FieldIssue {
+  readonly field: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Base for every error the domain raises on purpose; `status` is the HTTP mapping at the edge. */
+export abstract class LeadflowError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  readonly fields: readonly FieldIssue[];
+
+  constructor(message: string, fields: readonly FieldIssue[] = [], options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.fields = fields;
+  }
+}
+
+export class NotFoundError extends LeadflowError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+
+export class ValidationError extends LeadflowError {
+  readonly status = 422;
+  readonly code = 'validation_failed';
+}
+
+export class MalformedBodyError extends LeadflowError {
+  readonly status = 400;
+  readonly code = 'malformed_body';
+}
+
+export class PayloadTooLargeError extends LeadflowError {
+  readonly status = 413;
+  readonly code = 'payload_too_large';
+}
+
+export class UnsupportedMediaTypeError extends LeadflowError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
+/** The same Idempotency-Key was sent with a different request body (IETF idempotency-key draft: 422). */
+export class IdempotencyKeyReuseError extends LeadflowError {
+  readonly status = 422;
+  readonly code = 'idempotency_key_reused';
+}

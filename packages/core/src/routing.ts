@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { Manager, Team } from './config';
+
+export const assignmentSchema = z.object({
+  ownerId: z.string(),
+  teamId: z.string(),
+  rule: z.enum(['sticky_owner', 'round_robin']),
+  /** Human-readable why, stored on the lead and shown in the alert. */
+  reason: z.string(),
+  /** The round-robin cursor value this assignment consumed. */
+  cursor: z.number().int().optional(),
+});
+export type Assignment = z.infer<typeof assignmentSchema>;
+
+/** Managers that take new leads, in configured order. */
+export function eligibleManagers(team: Team): Manager[] {
+  return team.managers.filter((manager) => manager.active);
+}
+
+/**
+ * Picks a manager for the 1-based atomic cursor value: cursor 1 is the first manager, and every
+ * value maps to exactly one slot, so concurrent routers that draw distinct values never collide.
+ */
+export function roundRobin(team: Team, cursor: number): Assignment {
+  const managers = eligibleManagers(team);
+  if (managers.length === 0) throw new Error(`Team ${team.id} has no active managers`);
+  if (!Number.isSafeInteger(cursor) || cursor < 1) throw new RangeError(`Cursor must be a positive integer, got ${cursor}`);
+  const slot = (cursor - 1) % managers.length;
+  const manager = managers[slot] as Manager;
+  return {
+    ownerId: manager.id,
+    teamId: team.id,
+    rule: 'round_robin',
+    cursor,
+    reason: `New contact: round robin in team ${team.id}, slot ${slot + 1} of ${managers.length}.`,
+  };
+}
+
+/** A returning contact stays with the manager who already owns them. */
+export function stickyOwner(ownerId: string, teamId: string): Assignment {
+  return { ownerId, teamId, rule: 'sticky_owner', reason: 'Returning contact: kept with their existing owner.' };
+}

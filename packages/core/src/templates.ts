@@ -1,0 +1,200 @@
+import type { Channel } from './capture';
+import type { FormConfig, Language, Manager } from './config';
+import { cleanLine } from './normalize';
+import type { Notification } from './notification';
+
+export interface RenderedEmail {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char] as string);
+}
+
+/** Makes user text safe for a mail header: one line, no CR/LF/NUL (CWE-93), bounded length. */
+export function headerText(value: string, max = 150): string {
+  const line = cleanLine(value);
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+const CHANNEL_LABELS: Record<Channel, string> = {
+  web_form: 'web form',
+  phone_call: 'phone call',
+  sms: 'SMS',
+  email: 'email',
+  whatsapp: 'WhatsApp',
+  messenger: 'Messenger',
+  instagram: 'Instagram',
+  telegram: 'Telegram',
+  chat: 'website chat',
+};
+
+/** The name to show for a lead: their name, else their email, else their phone. */
+export function displayName(contact: Notification['capture']['contact']): string {
+  return contact.name ?? contact.email ?? contact.phone ?? 'Unknown';
+}
+
+interface Row {
+  readonly label: string;
+  readonly value: string;
+  readonly href?: string;
+}
+
+function rowsToText(rows: readonly Row[]): string {
+  return rows.map((row) => `${row.label}: ${row.value}`).join('\n');
+}
+
+function rowsToHtml(rows: readonly Row[]): string {
+  const cell = 'padding:4px 12px 4px 0;vertical-align:top;';
+  return rows
+    .map((row) => {
+      const value = row.href
+        ? `<a href="${escapeHtml(row.href)}">${escapeHtml(row.value)}</a>`
+        : escapeHtml(row.value).replace(/\n/g, '<br>');
+      return `<tr><th align="left" style="${cell}color:#555;font-weight:normal">${escapeHtml(row.label)}</th><td style="${cell}">${value}</td></tr>`;
+    })
+    .join('');
+}
+
+function page(lang: Language, title: string, inner: string): string {
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:15px;line-height:1.5;color:#111">${inner}</body></html>`;
+}
+
+/** The alert a manager gets for a new or returning lead. */
+export function renderManagerAlert(
+  notification: Notification,
+  options: { form?: FormConfig | undefined; leadLinkBaseUrl: string; manager: Manager },
+): RenderedEmail {
+  const { capture, assignment } = notification;
+  const name = displayName(capture.contact);
+  const channel = CHANNEL_LABELS[capture.channel];
+  const prefix = capture.urgent ? '[URGENT] ' : notification.returning ? '[Returning] ' : '';
+  const subject = headerText(`${prefix}New lead: ${name} via ${channel}`);
+  const leadUrl = `${options.leadLinkBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(notification.leadId)}`;
+
+  const contactRows: Row[] = [
+    ...(capture.contact.name ? [{ label: 'Name', value: capture.contact.name }] : []),
+    ...(capture.contact.email
+      ? [{ label: 'Email', value: capture.contact.email, href: `mailto:${capture.contact.email}` }]
+      : []),
+    ...(capture.contact.phone ? [{ label: 'Phone', value: capture.contact.phone, href: `tel:${capture.contact.phone}` }] : []),
+    { label: 'Language', value: capture.language },
+    { label: 'Consent to contact', value: capture.consent ? 'yes' : 'no' },
+  ];
+  const answerRows: Row[] = Object.entries(capture.answers).map(([field, value]) => ({
+    label: options.form?.fields.find((f) => f.name === field)?.label ?? field,
+    value,
+  }));
+  const sourceRows: Row[] = [
+    { label: 'Channel', value: channel },
+    { label: capture.channel === 'web_form' ? 'Form' : 'Source', value: options.form?.name ?? capture.sourceId },
+    ...(capture.source.pageUrl ? [{ label: 'Page', value: capture.source.pageUrl, href: capture.source.pageUrl }] : []),
+    ...(capture.source.referrer ? [{ label: 'Referrer', value: capture.source.referrer }] : []),
+    ...Object.entries(capture.source.utm).map(([key, value]) => ({ label: key, value })),
+    { label: 'Captured at', value: capture.receivedAt },
+    { label: 'Assigned because', value: assignment.reason },
+    { label: 'Lead id', value: notification.leadId },
+  ];
+
+  const text = [
+    `${prefix}New lead for ${options.manager.name}: ${name} via ${channel}`,
+    '',
+    rowsToText(contactRows),
+    ...(capture.message ? ['', 'Message:', capture.message] : []),
+    ...(answerRows.length > 0 ? ['', rowsToText(answerRows)] : []),
+    '',
+    rowsToText(sourceRows),
+    '',
+    `Open the lead: ${leadUrl}`,
+  ].join('\n');
+
+  const html = page(
+    'en',
+    subject,
+    [
+      `<h2 style="margin:0 0 12px">${capture.urgent ? '<span style="color:#b00020">Urgent</span> ' : ''}New lead: ${escapeHtml(name)} <span style="color:#555;font-weight:normal">via ${escapeHtml(channel)}</span></h2>`,
+      `<p><a href="${escapeHtml(leadUrl)}" style="display:inline-block;padding:8px 16px;background:#0b57d0;color:#fff;border-radius:6px;text-decoration:none">Open the lead</a></p>`,
+      `<table role="presentation" style="border-collapse:collapse">${rowsToHtml(contactRows)}</table>`,
+      capture.message
+        ? `<h3 style="margin:16px 0 4px">Message</h3><blockquote style="margin:0;padding:8px 12px;border-left:3px solid #ccc;white-space:pre-wrap">${escapeHtml(capture.message)}</blockquote>`
+        : '',
+      answerRows.length > 0 ? `<table role="presentation" style="border-collapse:collapse;margin-top:12px">${rowsToHtml(answerRows)}</table>` : '',
+      `<h3 style="margin:16px 0 4px">Source</h3><table role="presentation" style="border-collapse:collapse">${rowsToHtml(sourceRows)}</table>`,
+    ].join(''),
+  );
+  return { subject, text, html };
+}
+
+interface AckStrings {
+  subject(name: string | undefined, business: string): string;
+  greeting(name: string | undefined): string;
+  body(business: string, manager: string): string;
+  yourMessage: string;
+  signOff(business: string): string;
+}
+
+const ACK: Record<Language, AckStrings> = {
+  en: {
+    subject: (name, business) => (name ? `Thanks, ${name}: ${business} received your message` : `${business} received your message`),
+    greeting: (name) => (name ? `Hello ${name},` : 'Hello,'),
+    body: (business, manager) =>
+      `Thank you for contacting ${business}. ${manager} will get back to you personally, usually within a few minutes during business hours.`,
+    yourMessage: 'Your message',
+    signOff: (business) => `Best regards,\n${business}`,
+  },
+  ko: {
+    subject: (name, business) => (name ? `${name}님, ${business}에 문의가 접수되었습니다` : `${business}에 문의가 접수되었습니다`),
+    greeting: (name) => (name ? `${name}님, 안녕하세요.` : '안녕하세요.'),
+    body: (business, manager) =>
+      `${business}에 문의해 주셔서 감사합니다. 담당자 ${manager}이(가) 곧 직접 연락드리겠습니다. 영업시간에는 보통 몇 분 안에 연락드립니다.`,
+    yourMessage: '보내주신 내용',
+    signOff: (business) => `감사합니다.\n${business} 드림`,
+  },
+  th: {
+    subject: (name, business) =>
+      name ? `ขอบคุณค่ะ คุณ${name} ${business} ได้รับข้อความของคุณแล้ว` : `${business} ได้รับข้อความของคุณแล้ว`,
+    greeting: (name) => (name ? `สวัสดีค่ะ คุณ${name}` : 'สวัสดีค่ะ'),
+    body: (business, manager) =>
+      `ขอบคุณที่ติดต่อ ${business} คุณ${manager} จะติดต่อกลับหาคุณโดยตรง โดยปกติภายในไม่กี่นาทีในเวลาทำการ`,
+    yourMessage: 'ข้อความของคุณ',
+    signOff: (business) => `ขอแสดงความนับถือ\n${business}`,
+  },
+};
+
+/** The personal acknowledgement a lead gets, in the form's language. */
+export function renderAcknowledgement(
+  notification: Notification,
+  options: { businessName: string; manager: Manager },
+): RenderedEmail {
+  const { capture } = notification;
+  const strings = ACK[capture.language];
+  const name = capture.contact.name;
+  const subject = headerText(strings.subject(name, options.businessName));
+  const body = strings.body(options.businessName, options.manager.name);
+  const text = [
+    strings.greeting(name),
+    '',
+    body,
+    ...(capture.message ? ['', `${strings.yourMessage}:`, ...capture.message.split('\n').map((line) => `> ${line}`)] : []),
+    '',
+    strings.signOff(options.businessName),
+  ].join('\n');
+  const html = page(
+    capture.language,
+    subject,
+    [
+      `<p>${escapeHtml(strings.greeting(name))}</p>`,
+      `<p>${escapeHtml(body)}</p>`,
+      capture.message
+        ? `<p style="margin-bottom:4px;color:#555">${escapeHtml(strings.yourMessage)}</p><blockquote style="margin:0;padding:8px 12px;border-left:3px solid #ccc;white-space:pre-wrap">${escapeHtml(capture.message)}</blockquote>`
+        : '',
+      `<p>${escapeHtml(strings.signOff(options.businessName)).replace(/\n/g, '<br>')}</p>`,
+    ].join(''),
+  );
+  return { subject, text, html };
+}
