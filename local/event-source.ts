@@ -101,10 +101,14 @@ export class SqsEventSource {
       const result = await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: succeeded.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+          Entries: succeeded.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle,
+          })),
         }),
       );
-      if (result.Failed?.length) this.#options.onError?.(new Error(`Delete failed for ${result.Failed.length} message(s)`));
+      if (result.Failed?.length)
+        this.#options.onError?.(new Error(`Delete failed for ${result.Failed.length} message(s)`));
     }
     this.#options.onBatch?.({
       functionName,
@@ -127,7 +131,9 @@ export class SqsEventSource {
         ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
         ...(attributes.SequenceNumber ? { SequenceNumber: attributes.SequenceNumber } : {}),
         ...(attributes.MessageGroupId ? { MessageGroupId: attributes.MessageGroupId } : {}),
-        ...(attributes.MessageDeduplicationId ? { MessageDeduplicationId: attributes.MessageDeduplicationId } : {}),
+        ...(attributes.MessageDeduplicationId
+          ? { MessageDeduplicationId: attributes.MessageDeduplicationId }
+          : {}),
       },
       messageAttributes: toLambdaAttributes(message.MessageAttributes ?? {}),
       md5OfBody: message.MD5OfBody ?? '',
@@ -146,7 +152,9 @@ function toLambdaAttributes(attributes: Record<string, MessageAttributeValue>): 
       {
         dataType: value.DataType ?? 'String',
         ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
-        ...(value.BinaryValue === undefined ? {} : { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
+        ...(value.BinaryValue === undefined
+          ? {}
+          : { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
         stringListValues: value.StringListValues ?? [],
         binaryListValues: [],
       },

@@ -9,7 +9,10 @@ import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@
 import { type QueueDefinition, type QueueKey, queues, type TableDefinition } from '@leadflow/aws/resources';
 
 /** CreateTable input built from the shared definition: the local twin of the CDK table. */
-export function createTableInput(definition: TableDefinition, tableName = definition.localName): CreateTableCommandInput {
+export function createTableInput(
+  definition: TableDefinition,
+  tableName = definition.localName,
+): CreateTableCommandInput {
   const attributes = new Map<string, string>();
   const add = (key: { name: string; type: string }) => attributes.set(key.name, key.type);
   add(definition.partitionKey);
@@ -83,14 +86,21 @@ export interface ProvisionedQueue {
 }
 
 /** Creates every queue with its DLQ and redrive policy; `prefix` isolates parallel test runs. */
-export async function provisionQueues(sqs: SQSClient, prefix = ''): Promise<Record<QueueKey, ProvisionedQueue>> {
+export async function provisionQueues(
+  sqs: SQSClient,
+  prefix = '',
+): Promise<Record<QueueKey, ProvisionedQueue>> {
   const result = {} as Record<QueueKey, ProvisionedQueue>;
   for (const [key, definition] of Object.entries(queues) as [QueueKey, QueueDefinition][]) {
     const dlq = await createQueue(sqs, `${prefix}${definition.deadLetter.localName}`, {
       ...(definition.fifo ? { FifoQueue: 'true' } : {}),
       MessageRetentionPeriod: String(definition.deadLetter.retentionSeconds),
     });
-    const queue = await createQueue(sqs, `${prefix}${definition.localName}`, queueAttributes(definition, dlq.arn));
+    const queue = await createQueue(
+      sqs,
+      `${prefix}${definition.localName}`,
+      queueAttributes(definition, dlq.arn),
+    );
     result[key] = { url: queue.url, arn: queue.arn, deadLetterUrl: dlq.url };
   }
   return result;
@@ -99,7 +109,9 @@ export async function provisionQueues(sqs: SQSClient, prefix = ''): Promise<Reco
 async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>) {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
   if (!QueueUrl) throw new Error(`CreateQueue returned no URL for ${name}`);
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }),
+  );
   const arn = Attributes?.QueueArn;
   if (!arn) throw new Error(`No ARN for queue ${name}`);
   return { url: QueueUrl, arn };

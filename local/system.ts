@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { env, eventSources, functions, table } from '@leadflow/aws/resources';
 import { serve } from '@hono/node-server';
+import { env, eventSources, functions, table } from '@leadflow/aws/resources';
 import sesModule from 'aws-ses-v2-local';
 import { startFauxqs } from 'fauxqs';
 import { Hono } from 'hono';
@@ -39,7 +39,8 @@ export interface LocalSystem {
 }
 
 // aws-ses-v2-local is CommonJS with `exports.default`; Node's ESM interop wraps it once more.
-const sesLocal = ((sesModule as unknown as { default?: typeof sesModule }).default ?? sesModule) as typeof sesModule;
+const sesLocal = ((sesModule as unknown as { default?: typeof sesModule }).default ??
+  sesModule) as typeof sesModule;
 
 const LOCAL_CREDENTIALS = {
   AWS_REGION: 'us-east-1',
@@ -86,7 +87,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       AWS_ENDPOINT_URL_SQS: urls.sqs,
       AWS_ENDPOINT_URL_SESV2: urls.mailbox,
     };
-    const dynamoClient = new DynamoDBClient({ endpoint: urls.dynamodb, region: 'us-east-1', credentials: creds() });
+    const dynamoClient = new DynamoDBClient({
+      endpoint: urls.dynamodb,
+      region: 'us-east-1',
+      credentials: creds(),
+    });
     const sqs = new SQSClient({
       endpoint: urls.sqs,
       region: 'us-east-1',
@@ -142,7 +147,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         memoryMb: functions[source.function].memoryMb,
         concurrency: Math.min(source.maxConcurrency, 4),
         waitTimeSeconds: options.pollWaitSeconds ?? 20,
-        onError: (error) => log(`[${source.function}] ${error instanceof Error ? error.message : String(error)}`),
+        onError: (error) =>
+          log(`[${source.function}] ${error instanceof Error ? error.message : String(error)}`),
       }).start();
       stops.push(() => mapping.stop());
     }
@@ -173,7 +179,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 }
 
 function creds() {
-  return { accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY };
+  return {
+    accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
+    secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+  };
 }
 
 function spawnDynamoLocal(port: number, dataDir: string | undefined): ChildProcess {
@@ -241,7 +250,8 @@ async function waitFor(check: () => Promise<unknown>, what: string, timeoutMs: n
       await check();
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what} did not become ready in ${timeoutMs} ms`, { cause: error });
+      if (Date.now() > deadline)
+        throw new Error(`${what} did not become ready in ${timeoutMs} ms`, { cause: error });
       await new Promise((done) => setTimeout(done, 100));
     }
   }

@@ -2,8 +2,8 @@ import {
   type CaptureEvent,
   captureFormSubmission,
   type FormConfig,
-  LeadflowError,
   type LeadflowConfig,
+  LeadflowError,
   MAX_BODY_BYTES,
   MalformedBodyError,
   NotFoundError,
@@ -92,9 +92,16 @@ export function createIngestApp(deps: IngestDeps): Hono<Env> {
       const contentType = c.req.header('content-type');
       const idempotencyKey = c.req.header('idempotency-key');
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw new MalformedBodyError('The Idempotency-Key header must be 1 to 255 visible ASCII characters.', [
-          { field: 'Idempotency-Key', code: 'invalid_header', message: 'Use 1 to 255 visible ASCII characters.' },
-        ]);
+        throw new MalformedBodyError(
+          'The Idempotency-Key header must be 1 to 255 visible ASCII characters.',
+          [
+            {
+              field: 'Idempotency-Key',
+              code: 'invalid_header',
+              message: 'Use 1 to 255 visible ASCII characters.',
+            },
+          ],
+        );
       }
       const fields = await parseFormBody(contentType, new Uint8Array(await c.req.arrayBuffer()));
       const outcome = captureFormSubmission(form, fields, {
@@ -113,7 +120,9 @@ export function createIngestApp(deps: IngestDeps): Hono<Env> {
 
       const requestHash = sha256(canonicalFields(fields));
       const idempotencyHash = sha256(
-        idempotencyKey === undefined ? `content\n${form.id}\n${requestHash}` : `key\n${form.id}\n${idempotencyKey}`,
+        idempotencyKey === undefined
+          ? `content\n${form.id}\n${requestHash}`
+          : `key\n${form.id}\n${idempotencyKey}`,
       );
       const stored = await deps.store({
         idempotencyHash,
@@ -134,7 +143,9 @@ export function createIngestApp(deps: IngestDeps): Hono<Env> {
     },
   );
 
-  app.notFound((c) => c.json({ error: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` }, 404));
+  app.notFound((c) =>
+    c.json({ error: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` }, 404),
+  );
 
   app.onError((error, c) => {
     const formId = c.req.param('formId') ?? '-';
@@ -145,8 +156,16 @@ export function createIngestApp(deps: IngestDeps): Hono<Env> {
         error.status as 400 | 404 | 413 | 415 | 422,
       );
     }
-    deps.observe?.({ outcome: 'internal_error', formId, status: 500, error: `${error.name}: ${error.message.slice(0, 200)}` });
-    return c.json({ error: 'internal_error', message: 'The submission was not accepted; please retry.' }, 500);
+    deps.observe?.({
+      outcome: 'internal_error',
+      formId,
+      status: 500,
+      error: `${error.name}: ${error.message.slice(0, 200)}`,
+    });
+    return c.json(
+      { error: 'internal_error', message: 'The submission was not accepted; please retry.' },
+      500,
+    );
   });
 
   return app;
@@ -168,5 +187,9 @@ function wantsJson(c: Context<Env>): boolean {
 
 /** A stable text of the fields: sorted by name, so the same form data always hashes the same. */
 function canonicalFields(fields: Record<string, string>): string {
-  return JSON.stringify(Object.keys(fields).sort().map((name) => [name, fields[name]]));
+  return JSON.stringify(
+    Object.keys(fields)
+      .sort()
+      .map((name) => [name, fields[name]]),
+  );
 }

@@ -1,5 +1,10 @@
 import type { OutgoingEmail } from '@leadflow/aws';
-import { type LeadflowConfig, type Notification, renderAcknowledgement, renderManagerAlert } from '@leadflow/core';
+import {
+  type LeadflowConfig,
+  type Notification,
+  renderAcknowledgement,
+  renderManagerAlert,
+} from '@leadflow/core';
 
 interface ComposeOptions {
   readonly config: LeadflowConfig;
@@ -7,10 +12,14 @@ interface ComposeOptions {
 }
 
 /** Turns a queued notification into the email to send: who gets it, from whom, and what it says. */
-export function composeNotification(notification: Notification, { config, settings }: ComposeOptions): OutgoingEmail {
+export function composeNotification(
+  notification: Notification,
+  { config, settings }: ComposeOptions,
+): OutgoingEmail {
   const manager = config.managers.get(notification.assignment.ownerId);
   if (!manager) throw new Error(`Owner ${notification.assignment.ownerId} is not a configured manager`);
-  const form = notification.capture.channel === 'web_form' ? config.forms.get(notification.capture.sourceId) : undefined;
+  const form =
+    notification.capture.channel === 'web_form' ? config.forms.get(notification.capture.sourceId) : undefined;
   const businessName = form?.businessName ?? 'Leadflow';
   const lead = notification.capture.contact;
 

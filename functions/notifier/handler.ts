@@ -3,7 +3,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { createDynamoClient, createSesClient, readEnv, sendEmail } from '@leadflow/aws';
 import { type Notification, notificationSchema } from '@leadflow/core';
@@ -49,7 +49,8 @@ export async function recordHandler(record: SQSRecord): Promise<void> {
   const { messageId } = await send(notification);
   const lagMs = Date.now() - Date.parse(notification.capture.receivedAt);
   metrics.addMetric(`Sent_${notification.kind}`, MetricUnit.Count, 1);
-  if (notification.kind === 'manager_alert') metrics.addMetric('SpeedToAlert', MetricUnit.Milliseconds, lagMs);
+  if (notification.kind === 'manager_alert')
+    metrics.addMetric('SpeedToAlert', MetricUnit.Milliseconds, lagMs);
   logger.info('Notification sent', {
     kind: notification.kind,
     leadId: notification.leadId,

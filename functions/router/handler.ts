@@ -1,12 +1,15 @@
-import {
-  processPartialResponse,
-  SqsFifoPartialProcessorAsync,
-} from '@aws-lambda-powertools/batch';
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { createDocumentClient, createSqsClient, enqueueNotifications, readEnv, routeCapture } from '@leadflow/aws';
+import {
+  createDocumentClient,
+  createSqsClient,
+  enqueueNotifications,
+  readEnv,
+  routeCapture,
+} from '@leadflow/aws';
 import { captureEventSchema } from '@leadflow/core';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';

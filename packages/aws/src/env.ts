@@ -18,7 +18,10 @@ type EnvOf<K extends EnvKey> = { [P in K]: z.infer<(typeof schemas)[P]> };
  * Reads and validates the named settings from the environment once, at init, and fails fast
  * with the variable's name: a misconfigured function should not get as far as a lead.
  */
-export function readEnv<K extends EnvKey>(keys: readonly K[], source: NodeJS.ProcessEnv = process.env): EnvOf<K> {
+export function readEnv<K extends EnvKey>(
+  keys: readonly K[],
+  source: NodeJS.ProcessEnv = process.env,
+): EnvOf<K> {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const key of keys) {

@@ -1,5 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import {
   type Assignment,
   type CaptureEvent,
@@ -75,7 +80,9 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     assignment,
     returning: !contact.created,
   };
-  const notifications: Notification[] = [{ kind: 'manager_alert', notificationId: `${leadId}:manager_alert`, ...base }];
+  const notifications: Notification[] = [
+    { kind: 'manager_alert', notificationId: `${leadId}:manager_alert`, ...base },
+  ];
   if (capture.consent && capture.contact.email) {
     notifications.push({ kind: 'acknowledgement', notificationId: `${leadId}:acknowledgement`, ...base });
   }
@@ -95,7 +102,11 @@ async function getLead(
   return Item as { assignment: Assignment } | undefined;
 }
 
-async function getOwner(doc: DynamoDBDocumentClient, tableName: string, contactId: string): Promise<string | undefined> {
+async function getOwner(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  contactId: string,
+): Promise<string | undefined> {
   const { Item } = await doc.send(
     new GetCommand({ TableName: tableName, Key: keys.contact(contactId), ConsistentRead: true }),
   );
@@ -103,7 +114,11 @@ async function getOwner(doc: DynamoDBDocumentClient, tableName: string, contactI
 }
 
 /** Atomically draws the team's next round-robin position (1, 2, 3, …). */
-export async function nextCursor(doc: DynamoDBDocumentClient, tableName: string, teamId: string): Promise<number> {
+export async function nextCursor(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  teamId: string,
+): Promise<number> {
   const { Attributes } = await doc.send(
     new UpdateCommand({
       TableName: tableName,
@@ -181,7 +196,8 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
             Key: keys.contact(contactId),
             UpdateExpression:
               'SET ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), lastLeadAt = :at, updatedAt = :now ADD leadCount :one',
-            ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(ownerId) OR ownerId = :owner)',
+            ConditionExpression:
+              'attribute_exists(pk) AND (attribute_not_exists(ownerId) OR ownerId = :owner)',
             ExpressionAttributeValues: {
               ':owner': assignment.ownerId,
               ':ownerKey': ownerKey,

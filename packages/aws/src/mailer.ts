@@ -1,4 +1,4 @@
-import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { headerText, type RenderedEmail } from '@leadflow/core';
 
 export interface Mailbox {
@@ -52,7 +52,10 @@ export async function sendEmail(
           },
         },
       },
-      EmailTags: Object.entries(email.tags ?? {}).map(([Name, Value]) => ({ Name, Value: Value.replace(TAG_VALUE, '_') })),
+      EmailTags: Object.entries(email.tags ?? {}).map(([Name, Value]) => ({
+        Name,
+        Value: Value.replace(TAG_VALUE, '_'),
+      })),
       ...(options.configurationSetName ? { ConfigurationSetName: options.configurationSetName } : {}),
     }),
   );

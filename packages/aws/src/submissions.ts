@@ -61,9 +61,13 @@ export class SubmissionStore {
       if (!(error instanceof ConditionalCheckFailedException) || !error.Item) throw error;
       const previous = error.Item as { requestHash?: { S?: string }; capture?: unknown };
       if (previous.requestHash?.S !== input.requestHash) {
-        throw new IdempotencyKeyReuseError('This Idempotency-Key was already used with a different request.', [], {
-          cause: error,
-        });
+        throw new IdempotencyKeyReuseError(
+          'This Idempotency-Key was already used with a different request.',
+          [],
+          {
+            cause: error,
+          },
+        );
       }
       const item = unmarshall(error.Item) as { capture: CaptureEvent };
       return { capture: item.capture, replay: true };

@@ -1,4 +1,9 @@
-import { MalformedBodyError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from './errors';
+import {
+  MalformedBodyError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors';
 
 /** Flat field name → value map, as a form posts it. */
 export type FieldMap = Record<string, string>;
@@ -11,7 +16,10 @@ export type BodyKind = 'json' | 'urlencoded' | 'multipart';
 /** Which parser a Content-Type selects; anything else is a 415. */
 export function bodyKind(contentType: string | undefined): BodyKind {
   const [essence = '', ...params] = (contentType ?? '').split(';').map((part) => part.trim().toLowerCase());
-  const charset = params.find((param) => param.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  const charset = params
+    .find((param) => param.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     throw new UnsupportedMediaTypeError(`Only UTF-8 bodies are accepted, not ${charset}.`);
   }
@@ -66,7 +74,12 @@ function parseJson(text: string): FieldMap {
     else if (field === null) continue;
     else if (Array.isArray(field) && field.every((item) => typeof item === 'string')) {
       for (const item of field) entries.push([name, item]);
-    } else problems.push({ field: name, code: 'invalid_type', message: 'Must be a string, number, boolean or list of strings.' });
+    } else
+      problems.push({
+        field: name,
+        code: 'invalid_type',
+        message: 'Must be a string, number, boolean or list of strings.',
+      });
   }
   if (problems.length > 0) throw new ValidationError('Some fields have values of the wrong type.', problems);
   return collect(entries);

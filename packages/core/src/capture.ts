@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { languageSchema } from './config';
 
-export const CHANNELS = ['web_form', 'phone_call', 'sms', 'email', 'whatsapp', 'messenger', 'instagram', 'telegram', 'chat'] as const;
+export const CHANNELS = [
+  'web_form',
+  'phone_call',
+  'sms',
+  'email',
+  'whatsapp',
+  'messenger',
+  'instagram',
+  'telegram',
+  'chat',
+] as const;
 export const channelSchema = z.enum(CHANNELS);
 export type Channel = z.infer<typeof channelSchema>;
 

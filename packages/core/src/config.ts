@@ -41,7 +41,8 @@ export const formSchema = z
   })
   .superRefine((form, ctx) => {
     const names = form.fields.map((field) => field.name);
-    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', message: 'field names must be unique' });
+    if (new Set(names).size !== names.length)
+      ctx.addIssue({ code: 'custom', message: 'field names must be unique' });
     for (const type of ['name', 'email', 'phone', 'message', 'consent'] as const) {
       if (form.fields.filter((field) => field.type === type).length > 1) {
         ctx.addIssue({ code: 'custom', message: `at most one field of type ${type}` });
@@ -78,10 +79,12 @@ export const leadflowConfigSchema = z
   .superRefine((config, ctx) => {
     const teams = new Set(config.teams.map((team) => team.id));
     for (const form of config.forms) {
-      if (!teams.has(form.teamId)) ctx.addIssue({ code: 'custom', message: `form ${form.id}: unknown team ${form.teamId}` });
+      if (!teams.has(form.teamId))
+        ctx.addIssue({ code: 'custom', message: `form ${form.id}: unknown team ${form.teamId}` });
     }
     const managers = config.teams.flatMap((team) => team.managers.map((manager) => manager.id));
-    if (new Set(managers).size !== managers.length) ctx.addIssue({ code: 'custom', message: 'manager ids must be unique' });
+    if (new Set(managers).size !== managers.length)
+      ctx.addIssue({ code: 'custom', message: 'manager ids must be unique' });
   });
 
 export type FormField = z.infer<typeof formFieldSchema>;

@@ -85,10 +85,16 @@ export function captureFormSubmission(form: FormConfig, fields: FieldMap, meta: 
   }
 
   const contactFields = form.fields.filter((field) => field.type === 'email' || field.type === 'phone');
-  const contactFieldFailed = issues.some((issue) => contactFields.some((field) => field.name === issue.field));
+  const contactFieldFailed = issues.some((issue) =>
+    contactFields.some((field) => field.name === issue.field),
+  );
   if (!contact.emailKey && !contact.phone && !contactFieldFailed) {
     for (const field of contactFields) {
-      issues.push({ field: field.name, code: 'contact_required', message: 'Give an email or a phone number so we can reach you.' });
+      issues.push({
+        field: field.name,
+        code: 'contact_required',
+        message: 'Give an email or a phone number so we can reach you.',
+      });
     }
   }
   if (issues.length > 0) throw new ValidationError('Some fields are missing or invalid.', issues);
@@ -114,14 +120,22 @@ export function captureFormSubmission(form: FormConfig, fields: FieldMap, meta: 
 }
 
 /** UTM tags (from fields or the page URL's query), the page URL and the referrer. */
-export function captureSource(fields: FieldMap, meta: Pick<RequestMeta, 'origin' | 'referer'>): CaptureSource {
+export function captureSource(
+  fields: FieldMap,
+  meta: Pick<RequestMeta, 'origin' | 'referer'>,
+): CaptureSource {
   const pageUrl = safeUrl(fields.page_url ?? fields.pageUrl ?? meta.referer);
   const referrer = safeUrl(fields.referrer ?? fields.referer);
   const utm: Record<string, string> = {};
   const add = (name: string, value: string) => {
     const key = name.toLowerCase();
     const clean = cleanLine(value).slice(0, 200);
-    if (/^utm_[a-z0-9_]{1,40}$/.test(key) && clean !== '' && Object.keys(utm).length < MAX_UTM && !(key in utm)) {
+    if (
+      /^utm_[a-z0-9_]{1,40}$/.test(key) &&
+      clean !== '' &&
+      Object.keys(utm).length < MAX_UTM &&
+      !(key in utm)
+    ) {
       utm[key] = clean;
     }
   };

@@ -43,7 +43,12 @@ export function normalizeEmail(raw: string): Normalized<{ address: string; key: 
   }
   const labels = domain.split('.');
   const tld = labels.at(-1) ?? '';
-  if (labels.length < 2 || !labels.every((label) => DOMAIN_LABEL.test(label)) || !/^(xn--)?[a-z0-9]{2,}$/.test(tld) || /^\d+$/.test(tld)) {
+  if (
+    labels.length < 2 ||
+    !labels.every((label) => DOMAIN_LABEL.test(label)) ||
+    !/^(xn--)?[a-z0-9]{2,}$/.test(tld) ||
+    /^\d+$/.test(tld)
+  ) {
     return invalid('The domain of the email is not valid.');
   }
   const address = `${local}@${domain}`;
@@ -71,7 +76,9 @@ export function normalizePhone(raw: string, defaultRegion: CountryCode): Normali
 export function normalizeName(raw: string): Normalized<string> {
   const value = cleanLine(raw);
   if (value.length === 0) return { ok: false, code: 'required', message: 'Name is empty.' };
-  if (value.length > 200) return { ok: false, code: 'too_long', message: 'Name is longer than 200 characters.' };
-  if (!/\p{L}/u.test(value)) return { ok: false, code: 'invalid_name', message: 'Name must contain letters.' };
+  if (value.length > 200)
+    return { ok: false, code: 'too_long', message: 'Name is longer than 200 characters.' };
+  if (!/\p{L}/u.test(value))
+    return { ok: false, code: 'invalid_name', message: 'Name must contain letters.' };
   return { ok: true, value };
 }

@@ -24,7 +24,8 @@ export function eligibleManagers(team: Team): Manager[] {
 export function roundRobin(team: Team, cursor: number): Assignment {
   const managers = eligibleManagers(team);
   if (managers.length === 0) throw new Error(`Team ${team.id} has no active managers`);
-  if (!Number.isSafeInteger(cursor) || cursor < 1) throw new RangeError(`Cursor must be a positive integer, got ${cursor}`);
+  if (!Number.isSafeInteger(cursor) || cursor < 1)
+    throw new RangeError(`Cursor must be a positive integer, got ${cursor}`);
   const slot = (cursor - 1) % managers.length;
   const manager = managers[slot] as Manager;
   return {
@@ -38,5 +39,10 @@ export function roundRobin(team: Team, cursor: number): Assignment {
 
 /** A returning contact stays with the manager who already owns them. */
 export function stickyOwner(ownerId: string, teamId: string): Assignment {
-  return { ownerId, teamId, rule: 'sticky_owner', reason: 'Returning contact: kept with their existing owner.' };
+  return {
+    ownerId,
+    teamId,
+    rule: 'sticky_owner',
+    reason: 'Returning contact: kept with their existing owner.',
+  };
 }

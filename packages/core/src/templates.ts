@@ -9,7 +9,13 @@ export interface RenderedEmail {
   readonly html: string;
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(value: string): string {
@@ -82,7 +88,9 @@ export function renderManagerAlert(
     ...(capture.contact.email
       ? [{ label: 'Email', value: capture.contact.email, href: `mailto:${capture.contact.email}` }]
       : []),
-    ...(capture.contact.phone ? [{ label: 'Phone', value: capture.contact.phone, href: `tel:${capture.contact.phone}` }] : []),
+    ...(capture.contact.phone
+      ? [{ label: 'Phone', value: capture.contact.phone, href: `tel:${capture.contact.phone}` }]
+      : []),
     { label: 'Language', value: capture.language },
     { label: 'Consent to contact', value: capture.consent ? 'yes' : 'no' },
   ];
@@ -92,8 +100,13 @@ export function renderManagerAlert(
   }));
   const sourceRows: Row[] = [
     { label: 'Channel', value: channel },
-    { label: capture.channel === 'web_form' ? 'Form' : 'Source', value: options.form?.name ?? capture.sourceId },
-    ...(capture.source.pageUrl ? [{ label: 'Page', value: capture.source.pageUrl, href: capture.source.pageUrl }] : []),
+    {
+      label: capture.channel === 'web_form' ? 'Form' : 'Source',
+      value: options.form?.name ?? capture.sourceId,
+    },
+    ...(capture.source.pageUrl
+      ? [{ label: 'Page', value: capture.source.pageUrl, href: capture.source.pageUrl }]
+      : []),
     ...(capture.source.referrer ? [{ label: 'Referrer', value: capture.source.referrer }] : []),
     ...Object.entries(capture.source.utm).map(([key, value]) => ({ label: key, value })),
     { label: 'Captured at', value: capture.receivedAt },
@@ -123,7 +136,9 @@ export function renderManagerAlert(
       capture.message
         ? `<h3 style="margin:16px 0 4px">Message</h3><blockquote style="margin:0;padding:8px 12px;border-left:3px solid #ccc;white-space:pre-wrap">${escapeHtml(capture.message)}</blockquote>`
         : '',
-      answerRows.length > 0 ? `<table role="presentation" style="border-collapse:collapse;margin-top:12px">${rowsToHtml(answerRows)}</table>` : '',
+      answerRows.length > 0
+        ? `<table role="presentation" style="border-collapse:collapse;margin-top:12px">${rowsToHtml(answerRows)}</table>`
+        : '',
       `<h3 style="margin:16px 0 4px">Source</h3><table role="presentation" style="border-collapse:collapse">${rowsToHtml(sourceRows)}</table>`,
     ].join(''),
   );
@@ -140,7 +155,8 @@ interface AckStrings {
 
 const ACK: Record<Language, AckStrings> = {
   en: {
-    subject: (name, business) => (name ? `Thanks, ${name}: ${business} received your message` : `${business} received your message`),
+    subject: (name, business) =>
+      name ? `Thanks, ${name}: ${business} received your message` : `${business} received your message`,
     greeting: (name) => (name ? `Hello ${name},` : 'Hello,'),
     body: (business, manager) =>
       `Thank you for contacting ${business}. ${manager} will get back to you personally, usually within a few minutes during business hours.`,
@@ -148,7 +164,8 @@ const ACK: Record<Language, AckStrings> = {
     signOff: (business) => `Best regards,\n${business}`,
   },
   ko: {
-    subject: (name, business) => (name ? `${name}님, ${business}에 문의가 접수되었습니다` : `${business}에 문의가 접수되었습니다`),
+    subject: (name, business) =>
+      name ? `${name}님, ${business}에 문의가 접수되었습니다` : `${business}에 문의가 접수되었습니다`,
     greeting: (name) => (name ? `${name}님, 안녕하세요.` : '안녕하세요.'),
     body: (business, manager) =>
       `${business}에 문의해 주셔서 감사합니다. 담당자 ${manager}이(가) 곧 직접 연락드리겠습니다. 영업시간에는 보통 몇 분 안에 연락드립니다.`,
@@ -180,7 +197,9 @@ export function renderAcknowledgement(
     strings.greeting(name),
     '',
     body,
-    ...(capture.message ? ['', `${strings.yourMessage}:`, ...capture.message.split('\n').map((line) => `> ${line}`)] : []),
+    ...(capture.message
+      ? ['', `${strings.yourMessage}:`, ...capture.message.split('\n').map((line) => `> ${line}`)]
+      : []),
     '',
     strings.signOff(options.businessName),
   ].join('\n');

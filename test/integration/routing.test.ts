@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { nextCursor, resolveContact, routeCapture, SubmissionStore } from '@leadflow/aws';
+import {
+  type CaptureEvent,
+  IdempotencyKeyReuseError,
+  LeadflowConfig,
+  type Notification,
+} from '@leadflow/core';
+import { ulid } from 'ulid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { person, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+
+beforeAll(async () => {
+  system = await startTestSystem();
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+const config = new LeadflowConfig({
+  forms: [],
+  teams: [
+    {
+      id: 'trio',
+      name: 'Trio',
+      strategy: 'round_robin',
+      managers: [
+        { id: 'm1', name: 'M One', email: 'm1@example.com' },
+        { id: 'm2', name: 'M Two', email: 'm2@example.com' },
+        { id: 'm3', name: 'M Three', email: 'm3@example.com' },
+      ],
+    },
+  ],
+});
+
+function capture(contact: CaptureEvent['contact'], overrides: Partial<CaptureEvent> = {}): CaptureEvent {
+  return {
+    version: 1,
+    submissionId: ulid(),
+    channel: 'web_form',
+    sourceId: 'demo-contact',
+    teamId: 'trio',
+    receivedAt: new Date().toISOString(),
+    language: 'en',
+    contact,
+    consent: true,
+    urgent: false,
+    answers: {},
+    source: { utm: {} },
+    ...overrides,
+  };
+}
+
+function deps(sent: Notification[] = []) {
+  return {
+    doc: system.doc,
+    tableName: system.tableName,
+    config,
+    newId: ulid,
+    enqueueNotifications: async (notifications: readonly Notification[]) => {
+      sent.push(...notifications);
+    },
+  };
+}
+
+describe('contact resolution on DynamoDB Local', () => {
+  it('creates exactly one contact when ten captures of one new person race', async () => {
+    const p = person('race');
+    const contact = { emailKey: p.emailKey, email: p.email, phone: p.e164 };
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        resolveContact(system.doc, system.tableName, contact, {
+          newContactId: ulid,
+          now: new Date().toISOString(),
+        }),
+      ),
+    );
+    expect(new Set(results.map((r) => r.contactId)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const items = await system.items();
+    const identities = items.filter(
+      (i) => i.pk === `IDENT#email:${p.emailKey}` || i.pk === `IDENT#phone:${p.e164}`,
+    );
+    expect(identities.map((i) => i.contactId)).toEqual([results[0]?.contactId, results[0]?.contactId]);
+    expect(
+      items.filter((i) => i.type === 'contact' && (i.identities as Set<string>).has(`email:${p.emailKey}`)),
+    ).toHaveLength(1);
+  });
+
+  it('joins a phone-only contact when the same phone later comes with an email', async () => {
+    const p = person('join');
+    const now = new Date().toISOString();
+    const byPhone = await resolveContact(
+      system.doc,
+      system.tableName,
+      { phone: p.e164 },
+      { newContactId: ulid, now },
+    );
+    const withEmail = await resolveContact(
+      system.doc,
+      system.tableName,
+      { phone: p.e164, email: p.email, emailKey: p.emailKey },
+      { newContactId: ulid, now },
+    );
+    expect(withEmail.contactId).toBe(byPhone.contactId);
+    expect(withEmail.created).toBe(false);
+    const byEmail = await resolveContact(
+      system.doc,
+      system.tableName,
+      { emailKey: p.emailKey },
+      { newContactId: ulid, now },
+    );
+    expect(byEmail.contactId).toBe(byPhone.contactId);
+  });
+});
+
+describe('round-robin cursor', () => {
+  it('hands out every position exactly once under concurrency', async () => {
+    const team = `team-${randomUUID().slice(0, 8)}`;
+    const positions = await Promise.all(
+      Array.from({ length: 25 }, () => nextCursor(system.doc, system.tableName, team)),
+    );
+    expect([...positions].sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+});
+
+describe('routeCapture', () => {
+  it('is idempotent: a repeated capture finds its lead and re-queues the same notification ids', async () => {
+    const p = person('route');
+    const event = capture({ name: p.name, email: p.email, emailKey: p.emailKey });
+    const sent: Notification[] = [];
+    const first = await routeCapture(deps(sent), event);
+    const second = await routeCapture(deps(sent), event);
+    expect(first.createdNow).toBe(true);
+    expect(second.createdNow).toBe(false);
+    expect(second.assignment).toEqual(first.assignment);
+    expect(sent.map((n) => n.notificationId)).toEqual([
+      `${event.submissionId}:manager_alert`,
+      `${event.submissionId}:acknowledgement`,
+      `${event.submissionId}:manager_alert`,
+      `${event.submissionId}:acknowledgement`,
+    ]);
+    const own = (await system.items()).filter((i) => i.pk === `CONTACT#${first.contactId}`);
+    expect(own.filter((i) => i.type === 'lead')).toHaveLength(1);
+    expect(own.filter((i) => i.type === 'interaction')).toHaveLength(1);
+    expect(own.find((i) => i.type === 'contact')?.leadCount).toBe(1);
+  });
+
+  it('spreads concurrent new contacts over every manager and keeps returning ones sticky', async () => {
+    const people = Array.from({ length: 6 }, (_, i) => person(`spread${i}`));
+    const routed = await Promise.all(
+      people.map((p) => routeCapture(deps(), capture({ email: p.email, emailKey: p.emailKey }))),
+    );
+    const counts = new Map<string, number>();
+    for (const r of routed) counts.set(r.assignment.ownerId, (counts.get(r.assignment.ownerId) ?? 0) + 1);
+    expect([...counts.values()]).toEqual([2, 2, 2]);
+    const cursors = routed.map((r) => r.assignment.cursor);
+    expect(new Set(cursors).size).toBe(6);
+
+    const back = people[0] as (typeof people)[number];
+    const again = await routeCapture(
+      deps(),
+      capture({ email: back.email.toUpperCase(), emailKey: back.emailKey }),
+    );
+    expect(again.assignment.rule).toBe('sticky_owner');
+    expect(again.assignment.ownerId).toBe(routed[0]?.assignment.ownerId);
+  });
+
+  it('does not acknowledge a lead without consent or without an email', async () => {
+    const p = person('noack');
+    const sent: Notification[] = [];
+    await routeCapture(deps(sent), capture({ email: p.email, emailKey: p.emailKey }, { consent: false }));
+    await routeCapture(deps(sent), capture({ phone: p.e164 }));
+    expect(sent.map((n) => n.kind)).toEqual(['manager_alert', 'manager_alert']);
+  });
+});
+
+describe('SubmissionStore', () => {
+  it('stores once per idempotency hash and refuses a reused key with another body', async () => {
+    const store = new SubmissionStore(system.doc, system.tableName);
+    const p = person('store');
+    const hash = randomUUID();
+    const first = capture({ email: p.email, emailKey: p.emailKey });
+    const stored = await store.store({
+      idempotencyHash: hash,
+      requestHash: 'r1',
+      windowSeconds: 60,
+      capture: first,
+    });
+    expect(stored.replay).toBe(false);
+    const retry = await store.store({
+      idempotencyHash: hash,
+      requestHash: 'r1',
+      windowSeconds: 60,
+      capture: { ...first, submissionId: ulid() },
+    });
+    expect(retry).toEqual({ replay: true, capture: first });
+    await expect(
+      store.store({ idempotencyHash: hash, requestHash: 'r2', windowSeconds: 60, capture: first }),
+    ).rejects.toBeInstanceOf(IdempotencyKeyReuseError);
+  });
+
+  it('accepts the same content again once its window has passed', async () => {
+    const store = new SubmissionStore(system.doc, system.tableName);
+    const p = person('window');
+    const hash = randomUUID();
+    const first = capture({ email: p.email, emailKey: p.emailKey });
+    await store.store(
+      { idempotencyHash: hash, requestHash: 'same', windowSeconds: 1, capture: first },
+      new Date(Date.now() - 5000),
+    );
+    const later = { ...first, submissionId: ulid() };
+    const stored = await store.store({
+      idempotencyHash: hash,
+      requestHash: 'same',
+      windowSeconds: 1,
+      capture: later,
+    });
+    expect(stored).toEqual({ replay: false, capture: later });
+  });
+});
