@@ -26,6 +26,8 @@ export interface LocalSystemOptions {
   readonly prefix?: string;
   /** Long-poll wait of the local event sources, in seconds. */
   readonly pollWaitSeconds?: number;
+  /** Where the handlers send SES calls, when not straight to the SES emulator (the bench's tap). */
+  readonly sesEndpoint?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -85,7 +87,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       ...LOCAL_CREDENTIALS,
       AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
       AWS_ENDPOINT_URL_SQS: urls.sqs,
-      AWS_ENDPOINT_URL_SESV2: urls.mailbox,
+      AWS_ENDPOINT_URL_SESV2: options.sesEndpoint ?? urls.mailbox,
     };
     const dynamoClient = new DynamoDBClient({
       endpoint: urls.dynamodb,

@@ -3,13 +3,8 @@ import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@
 import { type ContactDetails, identityKeys } from '@leadflow/core';
 import { keys } from './keys';
 
-export interface Contact {
+export interface ResolvedContact {
   readonly contactId: string;
-  readonly ownerId?: string | undefined;
-  readonly createdAt: string;
-}
-
-export interface ResolvedContact extends Contact {
   /** True when this capture created the contact. */
   readonly created: boolean;
 }
@@ -94,11 +89,7 @@ export async function resolveContact(
       if (error instanceof TransactionCanceledException && isConditionalConflict(error)) continue;
       throw error;
     }
-    const { Item } = await doc.send(
-      new GetCommand({ TableName: tableName, Key: keys.contact(contactId), ConsistentRead: true }),
-    );
-    if (!Item) throw new Error(`Contact ${contactId} is referenced by an identity but does not exist`);
-    return { contactId, ownerId: Item.ownerId, createdAt: Item.createdAt, created };
+    return { contactId, created };
   }
   throw new ContactResolutionConflict(`Identities kept changing after ${MAX_ATTEMPTS} attempts`);
 }

@@ -48,12 +48,18 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
 
   let assignment: Assignment;
   let createdNow = false;
-  const existing = await getLead(doc, tableName, contact.contactId, leadId);
+  // A contact created just now has no owner and no leads; otherwise read both at once.
+  const [existing, ownerId] = contact.created
+    ? [undefined, undefined]
+    : await Promise.all([
+        getLead(doc, tableName, contact.contactId, leadId),
+        getOwner(doc, tableName, contact.contactId),
+      ]);
   if (existing) {
     assignment = existing.assignment;
   } else {
-    assignment = contact.ownerId
-      ? stickyOwner(contact.ownerId, capture.teamId)
+    assignment = ownerId
+      ? stickyOwner(ownerId, capture.teamId)
       : roundRobin(deps.config.team(capture.teamId), await nextCursor(doc, tableName, capture.teamId));
     try {
       await writeLead(doc, tableName, { capture, leadId, contactId: contact.contactId, assignment, now });
