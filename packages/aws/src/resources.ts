@@ -132,6 +132,12 @@ export const eventSources = [
 ] as const satisfies readonly EventSourceDefinition[];
 
 /**
+ * Partition-key prefixes the public ingest function may write (`dynamodb:LeadingKeys`): submissions
+ * and counters, as laid out in keys.ts. A test checks keys.ts still agrees.
+ */
+export const ingestLeadingKeys = ['SUB#*', 'STATS#*'] as const;
+
+/**
  * Environment variable names shared by the stack and the handlers, so a rename cannot
  * leave one side reading a variable the other no longer sets.
  */

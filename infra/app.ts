@@ -1,0 +1,36 @@
+import { App, type AppProps, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { CONTEXT_PREFIX, type RawContext, readContext } from './context';
+import { LeadflowStack } from './stack';
+
+export const STACK_NAME = 'LeadflowStack';
+
+export interface CreateAppOptions {
+  /** `leadflow:*` parameters without the prefix; the CDK CLI supplies them from cdk.json and `-c` instead. */
+  readonly context?: RawContext;
+  /** Passed to the App as is: outdir, or CDK's own context keys. */
+  readonly appProps?: AppProps;
+}
+
+/** Builds the app and its one stack with cdk-nag attached; tests call it in-process with their own context. */
+export function createApp({ context = {}, appProps = {} }: CreateAppOptions = {}): {
+  app: App;
+  stack: LeadflowStack;
+} {
+  const prefixed = Object.entries(context).map(([key, value]) => [`${CONTEXT_PREFIX}${key}`, value]);
+  const app = new App({ ...appProps, context: { ...appProps.context, ...Object.fromEntries(prefixed) } });
+  const stack = new LeadflowStack(app, STACK_NAME, {
+    description: 'leadflow: serverless lead capture and routing',
+    config: readContext(app.node),
+  });
+  // cdk-nag 3 runs as a policy-validation plugin: any unacknowledged finding stops the synth.
+  // Acknowledgements are also copied into template Metadata as an audit trail.
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }),
+  );
+  return { app, stack };
+}
+
+if (import.meta.main) {
+  createApp().app.synth();
+}

@@ -1,0 +1,77 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Alarms } from './alarms';
+import type { LeadflowContext } from './context';
+import { Email } from './email';
+import { Functions } from './functions';
+import { IngestHttpApi } from './http-api';
+import { Queues } from './queues';
+import { Storage } from './storage';
+
+export interface LeadflowStackProps extends StackProps {
+  readonly config: LeadflowContext;
+}
+
+/** Everything leadflow runs on: table, queues, functions, HTTP API, SES and alarms. */
+export class LeadflowStack extends Stack {
+  readonly storage: Storage;
+  readonly queues: Queues;
+  readonly email: Email;
+  readonly functions: Functions;
+  readonly httpApi: IngestHttpApi;
+  readonly alarms: Alarms;
+
+  constructor(scope: Construct, id: string, { config, ...props }: LeadflowStackProps) {
+    super(scope, id, props);
+
+    this.storage = new Storage(this, 'Storage');
+    this.queues = new Queues(this, 'Queues');
+    this.email = new Email(this, 'Email', {
+      domain: config.sesIdentityDomain,
+      fromAddress: config.sesFromAddress,
+    });
+    this.functions = new Functions(this, 'Functions', {
+      storage: this.storage,
+      queues: this.queues,
+      email: this.email,
+      leadLinkBaseUrl: config.leadLinkBaseUrl,
+    });
+    this.httpApi = new IngestHttpApi(this, 'HttpApi', {
+      handler: this.functions.byKey.ingest.function,
+      rateLimit: config.throttleRateLimit,
+      burstLimit: config.throttleBurstLimit,
+    });
+    this.alarms = new Alarms(this, 'Alarms', {
+      email: config.alarmEmail,
+      deadLetterQueues: Object.fromEntries(
+        Object.entries(this.queues.byKey).map(([key, pair]) => [key, pair.deadLetterQueue]),
+      ),
+      functions: Object.fromEntries(
+        Object.entries(this.functions.byKey).map(([key, fn]) => [key, fn.function]),
+      ),
+      ingest: this.functions.byKey.ingest.function,
+      stage: this.httpApi.stage,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'Public ingest endpoint (the hono app routes below it)',
+      value: this.httpApi.stage.url,
+    });
+    // DNS for the domain is managed elsewhere: publish these records to verify the identity, sign with
+    // DKIM and align SPF through the custom MAIL FROM domain.
+    this.email.identity.dkimRecords.forEach((record, index) => {
+      new CfnOutput(this, `DkimRecord${index + 1}`, {
+        description: `DKIM CNAME for ${config.sesIdentityDomain}`,
+        value: `${record.name} CNAME ${record.value}`,
+      });
+    });
+    new CfnOutput(this, 'MailFromMxRecord', {
+      description: 'MX record for the custom MAIL FROM domain',
+      value: `${this.email.mailFromDomain} MX 10 feedback-smtp.${this.region}.amazonses.com`,
+    });
+    new CfnOutput(this, 'MailFromSpfRecord', {
+      description: 'SPF record for the custom MAIL FROM domain',
+      value: `${this.email.mailFromDomain} TXT "v=spf1 include:amazonses.com ~all"`,
+    });
+  }
+}

@@ -1,0 +1,336 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { env, eventSources, functions, queues, table } from '@leadflow/aws/resources';
+import type { App } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { LeadflowStack } from '../../infra/stack';
+import { BUILD_TIMEOUT_MS, build, logicalId, testContext } from './support';
+
+let app: App;
+let stack: LeadflowStack;
+let template: Template;
+
+beforeAll(() => {
+  ({ app, stack, template } = build());
+}, BUILD_TIMEOUT_MS);
+
+const functionKeys = Object.keys(functions) as (keyof typeof functions)[];
+const queueKeys = Object.keys(queues) as (keyof typeof queues)[];
+
+interface CfnResourceJson {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+}
+
+function resource(logical: string): CfnResourceJson {
+  const found = template.toJSON().Resources[logical] as CfnResourceJson | undefined;
+  if (!found) throw new Error(`No resource ${logical} in the template`);
+  return found;
+}
+
+const queueId = (key: keyof typeof queues) => logicalId(stack.queues.byKey[key].queue);
+const dlqId = (key: keyof typeof queues) => logicalId(stack.queues.byKey[key].deadLetterQueue);
+const functionId = (key: keyof typeof functions) => logicalId(stack.functions.byKey[key].function);
+
+describe('table', () => {
+  it('has the key schema, GSI and TTL of resources.ts', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: table.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: table.sortKey.name, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: table.globalSecondaryIndexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+      TimeToLiveSpecification: { AttributeName: table.timeToLiveAttribute, Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  it('is encrypted, point-in-time recoverable, deletion protected and retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+});
+
+describe('queues', () => {
+  it('creates each queue and its DLQ, and nothing else', () => {
+    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2);
+  });
+
+  it.each(queueKeys)('%s redrives to its own DLQ after maxReceiveCount receives', (key) => {
+    const definition = queues[key];
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqId(key), 'Arn'] },
+        maxReceiveCount: definition.deadLetter.maxReceiveCount,
+      },
+      VisibilityTimeout: definition.visibilityTimeoutSeconds,
+      MessageRetentionPeriod: definition.retentionSeconds,
+      ReceiveMessageWaitTimeSeconds: definition.receiveWaitTimeSeconds,
+      FifoQueue: definition.fifo ? true : Match.absent(),
+    });
+    expect(resource(dlqId(key)).Properties).toMatchObject({
+      MessageRetentionPeriod: definition.deadLetter.retentionSeconds,
+    });
+  });
+
+  it('gives the FIFO leads queue a FIFO DLQ', () => {
+    expect(queues.leads.fifo).toBe(true);
+    expect(resource(queueId('leads')).Properties.FifoQueue).toBe(true);
+    expect(resource(dlqId('leads')).Properties.FifoQueue).toBe(true);
+    expect(resource(queueId('leads')).Properties.ContentBasedDeduplication).toBe(
+      queues.leads.contentBasedDeduplication,
+    );
+  });
+
+  it('keeps FIFO-only attributes off standard queues', () => {
+    expect(resource(queueId('notifications')).Properties).not.toHaveProperty('FifoQueue');
+    expect(resource(queueId('notifications')).Properties).not.toHaveProperty('ContentBasedDeduplication');
+    expect(resource(dlqId('notifications')).Properties).not.toHaveProperty('FifoQueue');
+  });
+
+  it('encrypts every queue at rest', () => {
+    const all = template.findResources('AWS::SQS::Queue');
+    for (const queue of Object.values(all)) {
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+  });
+
+  it('denies non-TLS access to every queue', () => {
+    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2);
+    for (const id of queueKeys.flatMap((key) => [queueId(key), dlqId(key)])) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('event sources', () => {
+  it('maps each event source in resources.ts, and only those', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', eventSources.length);
+  });
+
+  it.each(eventSources.map((source) => [source.queue, source] as const))(
+    '%s reports partial batch failures with the declared batch settings',
+    (_, source) => {
+      const fifo = queues[source.queue].fifo;
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [queueId(source.queue), 'Arn'] },
+        FunctionName: { Ref: functionId(source.function) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: source.batchSize,
+        ScalingConfig: { MaximumConcurrency: source.maxConcurrency },
+        // FIFO sources cannot have a window; a 0 s window is left to the default.
+        MaximumBatchingWindowInSeconds:
+          !fifo && source.maxBatchingWindowSeconds > 0 ? source.maxBatchingWindowSeconds : Match.absent(),
+      });
+    },
+  );
+
+  it('never sets a batching window on a FIFO source', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    const fifoArns = queueKeys
+      .filter((key) => queues[key].fifo)
+      .map((key) => JSON.stringify({ 'Fn::GetAtt': [queueId(key), 'Arn'] }));
+    const fifoMappings = mappings.filter((m) =>
+      fifoArns.includes(JSON.stringify(m.Properties.EventSourceArn)),
+    );
+    expect(fifoMappings.length).toBeGreaterThan(0);
+    for (const mapping of fifoMappings) {
+      expect(mapping.Properties).not.toHaveProperty('MaximumBatchingWindowInSeconds');
+    }
+  });
+
+  it('gives every consumed queue a visibility timeout of at least 6x its consumer timeout', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(eventSources.length);
+    for (const mapping of mappings) {
+      const [queueLogicalId] = mapping.Properties.EventSourceArn['Fn::GetAtt'] as [string];
+      const functionLogicalId = mapping.Properties.FunctionName.Ref as string;
+      const visibility = resource(queueLogicalId).Properties.VisibilityTimeout as number;
+      const timeout = resource(functionLogicalId).Properties.Timeout as number;
+      expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+    }
+  });
+});
+
+describe('functions', () => {
+  it('creates the three functions and nothing else', () => {
+    template.resourceCountIs('AWS::Lambda::Function', functionKeys.length);
+  });
+
+  it.each(functionKeys)('%s runs nodejs24.x on arm64 with the declared timeout and memory', (key) => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: Match.absent(),
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: functions[key].timeoutSeconds,
+      MemorySize: functions[key].memoryMb,
+      TracingConfig: Match.absent(),
+      LoggingConfig: { LogGroup: { Ref: logicalId(stack.functions.byKey[key].logGroup) } },
+      Environment: {
+        Variables: Match.objectLike({
+          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_SERVICE_NAME: key,
+          POWERTOOLS_METRICS_NAMESPACE: 'leadflow',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        }),
+      },
+    });
+  });
+
+  it('gives every function its own log group with a retention', () => {
+    for (const key of functionKeys) {
+      expect(resource(logicalId(stack.functions.byKey[key].logGroup)).Properties.RetentionInDays).toBe(30);
+    }
+  });
+
+  it.each([
+    ['ingest', [env.tableName, env.leadsQueueUrl]],
+    ['router', [env.tableName, env.notificationsQueueUrl]],
+    ['notifier', [env.tableName, env.sesFromAddress, env.sesConfigurationSet, env.leadLinkBaseUrl]],
+  ] as const)('%s gets exactly the app variables it reads', (key, names) => {
+    const variables = resource(functionId(key)).Properties.Environment as {
+      Variables: Record<string, unknown>;
+    };
+    const appVariables = Object.keys(variables.Variables).filter(
+      (name) => name !== 'NODE_OPTIONS' && !name.startsWith('POWERTOOLS_'),
+    );
+    expect(appVariables.sort()).toEqual([...names].sort());
+  });
+
+  it('passes the notifier its sender, configuration set and lead link', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          [env.sesFromAddress]: testContext.sesFromAddress,
+          [env.sesConfigurationSet]: { Ref: logicalId(stack.email.configurationSet) },
+          [env.leadLinkBaseUrl]: testContext.leadLinkBaseUrl,
+        }),
+      },
+    });
+  });
+
+  it.each(functionKeys)('%s bundle is ESM with a createRequire banner and exports handler', (key) => {
+    const code = resource(functionId(key)).Properties.Code as { S3Key: string };
+    const assetDir = join(app.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+    const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
+    expect(bundle).toContain('createRequire(import.meta.url)');
+    expect(bundle).toMatch(/export\s*\{[^}]*\bas handler\b[^}]*\}|export\s*\{[^}]*\bhandler\b[^}]*\}/);
+    expect(existsSync(join(assetDir, 'index.mjs.map'))).toBe(true);
+  });
+});
+
+describe('HTTP API', () => {
+  it('routes $default to ingest with payload format 2.0 and no API-level CORS', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: '$default',
+      AuthorizationType: 'NONE',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [functionId('ingest'), 'Arn'] },
+    });
+  });
+
+  it('throttles the auto-deployed $default stage with the context limits', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: testContext.throttleRateLimit,
+        ThrottlingBurstLimit: testContext.throttleBurstLimit,
+      },
+    });
+  });
+
+  it('writes JSON access logs with request metadata and no bodies', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const settings = stage?.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
+    expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': [logicalId(stack.httpApi.accessLogs), 'Arn'] });
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(settings.Format).not.toMatch(/body/i);
+  });
+
+  it('outputs the API URL', () => {
+    template.hasOutput('ApiUrl', { Value: Match.anyValue() });
+  });
+});
+
+describe('email', () => {
+  it('verifies the context domain with the configuration set as default', () => {
+    template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: testContext.sesIdentityDomain,
+      ConfigurationSetAttributes: { ConfigurationSetName: { Ref: logicalId(stack.email.configurationSet) } },
+    });
+  });
+
+  it('uses a custom MAIL FROM subdomain for SPF alignment and outputs its records', () => {
+    template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      MailFromAttributes: {
+        MailFromDomain: `mail.${testContext.sesIdentityDomain}`,
+        BehaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+      },
+    });
+    template.hasOutput('MailFromMxRecord', { Value: Match.anyValue() });
+    template.hasOutput('MailFromSpfRecord', {
+      Value: `mail.${testContext.sesIdentityDomain} TXT "v=spf1 include:amazonses.com ~all"`,
+    });
+  });
+
+  it('tracks reputation and suppresses bounces and complaints', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      ReputationOptions: { ReputationMetricsEnabled: true },
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+    });
+  });
+
+  it('outputs the three DKIM records to publish', () => {
+    for (const index of [1, 2, 3]) {
+      template.hasOutput(`DkimRecord${index}`, {
+        Value: {
+          'Fn::Join': [
+            '',
+            [
+              { 'Fn::GetAtt': [logicalId(stack.email.identity), `DkimDNSTokenName${index}`] },
+              ' CNAME ',
+              { 'Fn::GetAtt': [logicalId(stack.email.identity), `DkimDNSTokenValue${index}`] },
+            ],
+          ],
+        },
+      });
+    }
+  });
+});
