@@ -24,10 +24,25 @@ export function formatMailbox(mailbox: Mailbox): string {
   const name = headerText(mailbox.name, 80);
   if (name === '') return mailbox.address;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: printable ASCII is the test
-  const display = /^[\x20-\x7E]*$/.test(name)
-    ? `"${name.replace(/["\\]/g, '\\$&')}"`
-    : `=?UTF-8?B?${Buffer.from(name, 'utf8').toString('base64')}?=`;
+  const display = /^[\x20-\x7E]*$/.test(name) ? `"${name.replace(/["\\]/g, '\\$&')}"` : encodedWords(name);
   return `${display} <${mailbox.address}>`;
+}
+
+/** RFC 2047 B-encoding, split into encoded words of at most 75 characters on character boundaries. */
+function encodedWords(text: string): string {
+  // `=?UTF-8?B?` + `?=` take 12 of the 75; 63 base64 characters carry 45 bytes (whole 3-byte groups).
+  const maxBytes = 45;
+  const words: string[] = [];
+  let chunk = '';
+  for (const char of text) {
+    if (Buffer.byteLength(chunk + char, 'utf8') > maxBytes) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += char;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((word) => `=?UTF-8?B?${Buffer.from(word, 'utf8').toString('base64')}?=`).join(' ');
 }
 
 const TAG_VALUE = /[^A-Za-z0-9_-]/g;

@@ -40,20 +40,15 @@ export async function parseFormBody(contentType: string | undefined, body: Uint8
   if (body.byteLength > MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(`The body is ${body.byteLength} bytes; the limit is ${MAX_BODY_BYTES}.`);
   }
+  // Multipart parts are decoded one by one: a binary file part must get its own field error.
+  if (kind === 'multipart') return parseMultipart(contentType ?? '', body);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body);
   } catch (cause) {
     throw new MalformedBodyError('The body is not valid UTF-8.', [], { cause });
   }
-  switch (kind) {
-    case 'json':
-      return parseJson(text);
-    case 'urlencoded':
-      return collect(new URLSearchParams(text).entries());
-    case 'multipart':
-      return parseMultipart(contentType ?? '', body);
-  }
+  return kind === 'json' ? parseJson(text) : collect(new URLSearchParams(text).entries());
 }
 
 function parseJson(text: string): FieldMap {

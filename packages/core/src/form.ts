@@ -124,8 +124,8 @@ export function captureSource(
   fields: FieldMap,
   meta: Pick<RequestMeta, 'origin' | 'referer'>,
 ): CaptureSource {
-  const pageUrl = safeUrl(fields.page_url ?? fields.pageUrl ?? meta.referer);
-  const referrer = safeUrl(fields.referrer ?? fields.referer);
+  const pageUrl = safeUrl(fields.page_url) ?? safeUrl(fields.pageUrl) ?? safeUrl(meta.referer);
+  const referrer = safeUrl(fields.referrer) ?? safeUrl(fields.referer);
   const utm: Record<string, string> = {};
   const add = (name: string, value: string) => {
     const key = name.toLowerCase();

@@ -8,12 +8,13 @@ const LINE_BREAKS_AND_CONTROL = /[\u0000-\u001F\u007F-\u009F\u2028\u2029]+/g;
 
 /** Trims, drops control characters, unifies line endings and Unicode normalization (NFC). */
 export function cleanText(value: string): string {
-  return value.normalize('NFC').replace(/\r\n?/g, '\n').replace(CONTROL, '').trim();
+  // Controls go first: one between a letter and its combining mark would otherwise block composition.
+  return value.replace(/\r\n?/g, '\n').replace(CONTROL, '').normalize('NFC').trim();
 }
 
 /** A single-line value (names, subjects): any line break or control run becomes one space. */
 export function cleanLine(value: string): string {
-  return value.normalize('NFC').replace(LINE_BREAKS_AND_CONTROL, ' ').replace(/\s+/g, ' ').trim();
+  return value.replace(LINE_BREAKS_AND_CONTROL, ' ').normalize('NFC').replace(/\s+/g, ' ').trim();
 }
 
 export type Normalized<T> = { ok: true; value: T } | { ok: false; code: string; message: string };
@@ -30,14 +31,17 @@ export function normalizeEmail(raw: string): Normalized<{ address: string; key: 
   const value = cleanLine(raw).replace(/^mailto:/i, '');
   const invalid = (message: string) => ({ ok: false as const, code: 'invalid_email', message });
   if (value.length === 0) return invalid('Email is empty.');
-  if (value.length > 254) return invalid('Email is longer than 254 characters.');
   const at = value.lastIndexOf('@');
   if (at <= 0 || at === value.length - 1) return invalid('Email must look like name@example.com.');
   const local = value.slice(0, at);
   if (local.length > 64 || !LOCAL_PART.test(local)) return invalid('The part before @ is not valid.');
+  const rawDomain = value.slice(at + 1);
+  // Letters (any script, for IDNs), digits, dots and dashes only: the URL parser below would otherwise
+  // read `/ ? # : %` as the end of a host or an escape and quietly rewrite the address.
+  if (!/^[\p{L}\p{M}\p{N}.-]+$/u.test(rawDomain)) return invalid('The domain of the email is not valid.');
   let domain: string;
   try {
-    domain = new URL(`http://${value.slice(at + 1)}`).hostname;
+    domain = new URL(`http://${rawDomain}`).hostname;
   } catch {
     return invalid('The domain of the email is not valid.');
   }
@@ -52,6 +56,7 @@ export function normalizeEmail(raw: string): Normalized<{ address: string; key: 
     return invalid('The domain of the email is not valid.');
   }
   const address = `${local}@${domain}`;
+  if (address.length > 254) return invalid('Email is longer than 254 characters.');
   return { ok: true, value: { address, key: address.toLowerCase() } };
 }
 

@@ -24,8 +24,9 @@ export function escapeHtml(value: string): string {
 
 /** Makes user text safe for a mail header: one line, no CR/LF/NUL (CWE-93), bounded length. */
 export function headerText(value: string, max = 150): string {
-  const line = cleanLine(value);
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  // Cut by code points, never inside a surrogate pair.
+  const chars = Array.from(cleanLine(value));
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : chars.join('');
 }
 
 const CHANNEL_LABELS: Record<Channel, string> = {
