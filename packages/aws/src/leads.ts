@@ -147,8 +147,8 @@ interface LeadWrite {
 }
 
 /**
- * One transaction: the lead, its first timeline interaction, the contact's owner (set only if
- * unset or already this owner) and the per-channel daily counter. All or nothing.
+ * One transaction: the lead, its first timeline interaction and the contact's owner (set only if
+ * unset or already this owner). All or nothing. Then the per-channel daily counter.
  */
 async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: LeadWrite): Promise<void> {
   const { capture, leadId, contactId, assignment, now } = write;
@@ -214,15 +214,17 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
             },
           },
         },
-        {
-          Update: {
-            TableName: tableName,
-            Key: keys.stats(`CHANNEL#${capture.channel}`, dayOf(capture.receivedAt)),
-            UpdateExpression: 'ADD leads :one',
-            ExpressionAttributeValues: { ':one': 1 },
-          },
-        },
       ],
+    }),
+  );
+  // Outside the transaction: every lead of a channel and day touches this one item, and in a transaction
+  // concurrent routers would cancel each other (TransactionConflict). A crash right here undercounts by one.
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.stats(`CHANNEL#${capture.channel}`, dayOf(capture.receivedAt)),
+      UpdateExpression: 'ADD leads :one',
+      ExpressionAttributeValues: { ':one': 1 },
     }),
   );
 }
