@@ -1,164 +1,33 @@
-import {
-  type CaptureEvent,
-  captureFormSubmission,
-  type FormConfig,
-  type LeadflowConfig,
-  LeadflowError,
-  MAX_BODY_BYTES,
-  MalformedBodyError,
-  NotFoundError,
-  PayloadTooLargeError,
-  parseFormBody,
-  sha256,
-} from '@leadflow/core';
-import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
-import { ThankYouPage } from './thank-you';
+import { LeadflowError } from '@leadflow/core';
+import { Hono } from 'hono';
+import type { IngestDeps } from './deps';
+import { channelRoutes } from './routes';
 
-/** What the ingest routes need from the outside world; injected so tests and local runs share them. */
-export interface IngestDeps {
-  readonly config: LeadflowConfig;
-  /** Durably stores the capture (idempotently) and returns the capture that now stands for it. */
-  readonly store: (input: {
-    idempotencyHash: string;
-    requestHash: string;
-    windowSeconds: number;
-    capture: CaptureEvent;
-  }) => Promise<{ capture: CaptureEvent; replay: boolean }>;
-  readonly enqueue: (capture: CaptureEvent) => Promise<void>;
-  readonly countSpam: (formId: string) => Promise<void>;
-  readonly newId: () => string;
-  readonly clock?: () => Date;
-  /** Called once per outcome, for metrics and PII-free logs. */
-  readonly observe?: (event: IngestOutcome) => void;
-}
-
-export interface IngestOutcome {
-  readonly outcome: string;
-  readonly formId: string;
-  readonly status: number;
-  readonly submissionId?: string;
-  /** For 5xx answers: the unexpected error's name and message (infrastructure errors carry no lead data). */
-  readonly error?: string;
-}
-
-/** A retry with the same Idempotency-Key inside this window gets the first answer. */
-const KEY_WINDOW_SECONDS = 24 * 60 * 60;
-/** Without a key, an identical body inside this window is a double submit of the same lead. */
-const CONTENT_WINDOW_SECONDS = 10 * 60;
-const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
-
-type Env = { Variables: { form: FormConfig } };
+export type { IngestDeps, IngestOutcome, StoreInput } from './deps';
 
 /** The public HTTP API. Knows nothing about Lambda: `handler.ts` adapts it, `local/` serves it. */
-export function createIngestApp(deps: IngestDeps): Hono<Env> {
-  const app = new Hono<Env>();
-  const clock = deps.clock ?? (() => new Date());
+export function createIngestApp(deps: IngestDeps): Hono {
+  const app = new Hono();
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
-
-  app.use('/v1/forms/:formId', async (c, next) => {
-    const form = deps.config.forms.get(c.req.param('formId'));
-    if (!form) throw new NotFoundError(`There is no form "${c.req.param('formId')}".`);
-    c.set('form', form);
-    await next();
-  });
-
-  app.use(
-    '/v1/forms/:formId',
-    cors({
-      origin: (origin, c: Context<Env>) => {
-        const allowed = c.get('form').allowedOrigins;
-        return allowed.includes('*') || allowed.includes(origin) ? origin : null;
-      },
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Idempotency-Key', 'Accept'],
-      maxAge: 600,
-    }),
-  );
-
-  app.post(
-    '/v1/forms/:formId',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`The body is larger than the ${MAX_BODY_BYTES}-byte limit.`);
-      },
-    }),
-    async (c) => {
-      const form = c.get('form');
-      const receivedAt = clock();
-      const contentType = c.req.header('content-type');
-      const idempotencyKey = c.req.header('idempotency-key');
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw new MalformedBodyError(
-          'The Idempotency-Key header must be 1 to 255 visible ASCII characters.',
-          [
-            {
-              field: 'Idempotency-Key',
-              code: 'invalid_header',
-              message: 'Use 1 to 255 visible ASCII characters.',
-            },
-          ],
-        );
-      }
-      const fields = await parseFormBody(contentType, new Uint8Array(await c.req.arrayBuffer()));
-      const outcome = captureFormSubmission(form, fields, {
-        submissionId: deps.newId(),
-        receivedAt,
-        origin: c.req.header('origin'),
-        referer: c.req.header('referer'),
-      });
-
-      if (outcome.kind === 'spam') {
-        // Same answer as a real lead, so a bot learns nothing; counted, never stored or routed.
-        await deps.countSpam(form.id);
-        deps.observe?.({ outcome: 'spam', formId: form.id, status: 202 });
-        return accepted(c, form, deps.newId());
-      }
-
-      const requestHash = sha256(canonicalFields(fields));
-      const idempotencyHash = sha256(
-        idempotencyKey === undefined
-          ? `content\n${form.id}\n${requestHash}`
-          : `key\n${form.id}\n${idempotencyKey}`,
-      );
-      const stored = await deps.store({
-        idempotencyHash,
-        requestHash,
-        windowSeconds: idempotencyKey === undefined ? CONTENT_WINDOW_SECONDS : KEY_WINDOW_SECONDS,
-        capture: outcome.event,
-      });
-      // Re-sent on a replay too: if the first attempt died between store and queue, this completes it;
-      // otherwise FIFO deduplication (and then the router's idempotency) drops the copy.
-      await deps.enqueue(stored.capture);
-      deps.observe?.({
-        outcome: stored.replay ? 'replay' : 'accepted',
-        formId: form.id,
-        submissionId: stored.capture.submissionId,
-        status: 202,
-      });
-      return accepted(c, form, stored.capture.submissionId);
-    },
-  );
+  for (const routes of channelRoutes) app.route('/', routes(deps));
 
   app.notFound((c) =>
     c.json({ error: 'not_found', message: `No route for ${c.req.method} ${c.req.path}.` }, 404),
   );
 
   app.onError((error, c) => {
-    const formId = c.req.param('formId') ?? '-';
+    const source = sourceOf(c.req.path);
     if (error instanceof LeadflowError) {
-      deps.observe?.({ outcome: error.code, formId, status: error.status });
+      deps.observe?.({ outcome: error.code, source, status: error.status });
       return c.json(
         { error: error.code, message: error.message, fields: error.fields },
-        error.status as 400 | 404 | 413 | 415 | 422,
+        error.status as 400 | 403 | 404 | 413 | 415 | 422,
       );
     }
     deps.observe?.({
       outcome: 'internal_error',
-      formId,
+      source,
       status: 500,
       error: `${error.name}: ${error.message.slice(0, 200)}`,
     });
@@ -171,25 +40,8 @@ export function createIngestApp(deps: IngestDeps): Hono<Env> {
   return app;
 }
 
-/** JSON clients get 202 and the id; browsers posting a plain HTML form get a redirect or a page. */
-function accepted(c: Context<Env>, form: FormConfig, id: string): Response {
-  if (wantsJson(c)) return c.json({ id, status: 'accepted' }, 202);
-  if (form.redirectUrl) return c.redirect(form.redirectUrl, 303);
-  return c.html(ThankYouPage(form.language), 200);
-}
-
-function wantsJson(c: Context<Env>): boolean {
-  const contentType = c.req.header('content-type') ?? '';
-  if (/^application\/(.+\+)?json/i.test(contentType)) return true;
-  const accept = c.req.header('accept') ?? '';
-  return accept.includes('application/json') && !accept.includes('text/html');
-}
-
-/** A stable text of the fields: sorted by name, so the same form data always hashes the same. */
-function canonicalFields(fields: Record<string, string>): string {
-  return JSON.stringify(
-    Object.keys(fields)
-      .sort()
-      .map((name) => [name, fields[name]]),
-  );
+/** `/v1/forms/demo-contact` → `demo-contact`; `/v1/webhooks/twilio/sms` → `twilio`. */
+function sourceOf(path: string): string {
+  const [, , kind, name] = path.split('/');
+  return (kind === 'forms' || kind === 'webhooks' || kind === 'chat' ? name : kind) ?? '-';
 }

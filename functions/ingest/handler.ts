@@ -6,6 +6,7 @@ import {
   createDocumentClient,
   createSqsClient,
   enqueueCapture,
+  loadChannelSecrets,
   readEnv,
   SubmissionStore,
 } from '@leadflow/aws';
@@ -17,7 +18,9 @@ import { createIngestApp } from './app';
 
 const logger = new Logger({ serviceName: 'ingest' });
 const metrics = new Metrics({ serviceName: 'ingest' });
-const settings = readEnv(['tableName', 'leadsQueueUrl']);
+const settings = readEnv(['tableName', 'leadsQueueUrl', 'publicBaseUrl']);
+// Top-level await: secrets are fetched once per container, during init, never per request.
+const secrets = await loadChannelSecrets();
 const sqs = createSqsClient();
 const submissions = new SubmissionStore(createDocumentClient(), settings.tableName);
 
@@ -27,6 +30,8 @@ export const app = createIngestApp({
   enqueue: (capture) => enqueueCapture(sqs, settings.leadsQueueUrl, capture),
   countSpam: (formId) => submissions.countSpam(formId),
   newId: ulid,
+  secrets,
+  publicBaseUrl: settings.publicBaseUrl,
   observe: (event) => {
     metrics.addMetric(`Form_${event.outcome}`, MetricUnit.Count, 1);
     if (event.status >= 500) logger.error('Submission failed', { ...event });

@@ -77,7 +77,7 @@ describe('ingest app', () => {
         },
       });
       expect(outcomes).toEqual([
-        { outcome: 'accepted', formId: 'demo-contact', submissionId: 'sub-1', status: 202 },
+        { outcome: 'accepted', source: 'demo-contact', submissionId: 'sub-1', status: 202 },
       ]);
     });
 
@@ -167,7 +167,7 @@ describe('ingest app', () => {
       expect(response.status).toBe(413);
       expect(await response.json()).toMatchObject({ error: 'payload_too_large' });
       expect(store.calls).toHaveLength(0);
-      expect(outcomes).toEqual([{ outcome: 'payload_too_large', formId: 'demo-contact', status: 413 }]);
+      expect(outcomes).toEqual([{ outcome: 'payload_too_large', source: 'demo-contact', status: 413 }]);
     });
 
     it('answers 413 from the declared Content-Length before reading the body', async () => {
@@ -218,7 +218,7 @@ describe('ingest app', () => {
       expect(store.calls).toHaveLength(0);
       expect(queued).toHaveLength(0);
       expect(spam).toEqual(['demo-contact']);
-      expect(outcomes).toEqual([{ outcome: 'spam', formId: 'demo-contact', status: 202 }]);
+      expect(outcomes).toEqual([{ outcome: 'spam', source: 'demo-contact', status: 202 }]);
     });
 
     it('redirects a bot posting like a browser, as it would a person', async () => {

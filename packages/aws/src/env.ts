@@ -10,6 +10,7 @@ const schemas = {
   sesFromAddress: z.string().min(3),
   sesConfigurationSet: z.string().optional(),
   leadLinkBaseUrl: z.url(),
+  publicBaseUrl: z.url().optional(),
 } satisfies Record<EnvKey, z.ZodType>;
 
 type EnvOf<K extends EnvKey> = { [P in K]: z.infer<(typeof schemas)[P]> };

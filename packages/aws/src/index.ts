@@ -5,4 +5,5 @@ export * from './keys';
 export * from './leads';
 export * from './mailer';
 export * from './queue';
+export * from './secrets';
 export * from './submissions';

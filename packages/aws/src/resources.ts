@@ -148,6 +148,8 @@ export const env = {
   sesFromAddress: 'SES_FROM_ADDRESS',
   sesConfigurationSet: 'SES_CONFIGURATION_SET',
   leadLinkBaseUrl: 'LEAD_LINK_BASE_URL',
+  /** The public base URL of the HTTP API (Twilio signs the full URL it calls). */
+  publicBaseUrl: 'PUBLIC_BASE_URL',
 } as const;
 
 /**

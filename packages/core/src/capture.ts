@@ -27,6 +27,42 @@ export const contactSchema = z.object({
 });
 export type ContactDetails = z.infer<typeof contactSchema>;
 
+/** Channel handles that identify a person on one platform (claimed like emails and phones). */
+export const HANDLE_TYPES = ['whatsapp', 'messenger', 'instagram', 'telegram', 'chat'] as const;
+export const handleTypeSchema = z.enum(HANDLE_TYPES);
+export type HandleType = z.infer<typeof handleTypeSchema>;
+
+/** A phone call, for telephony captures. */
+export const callSchema = z.object({
+  /** Provider call id (Twilio CallSid). */
+  sid: z.string().min(1),
+  status: z.string().min(1),
+  direction: z.string().optional(),
+  durationSeconds: z.number().int().nonnegative().optional(),
+  recordingUrl: z.string().optional(),
+  /** No answer, busy, failed, or voicemail: the lead needs a call back. */
+  missed: z.boolean(),
+  /** The business number that was called (E.164). */
+  to: z.string().optional(),
+});
+export type CallDetails = z.infer<typeof callSchema>;
+
+/** An inbound email's metadata; the text part goes in `message`. */
+export const emailDetailsSchema = z.object({
+  messageId: z.string().min(1),
+  subject: z.string().optional(),
+  attachments: z
+    .array(
+      z.object({
+        filename: z.string().optional(),
+        contentType: z.string(),
+        size: z.number().int().nonnegative(),
+      }),
+    )
+    .default([]),
+});
+export type EmailDetails = z.infer<typeof emailDetailsSchema>;
+
 export const sourceSchema = z.object({
   utm: z.record(z.string(), z.string()).default({}),
   pageUrl: z.string().optional(),
@@ -55,14 +91,29 @@ export const captureEventSchema = z.object({
   /** Answers to the form's other fields, by field name. */
   answers: z.record(z.string(), z.string()).default({}),
   source: sourceSchema,
+  /** The provider's natural key of this delivery (CallSid + status, MessageSid, wamid, update_id, Message-ID). */
+  externalId: z.string().optional(),
+  /** Platform handles of the person, e.g. `{ telegram: '123456' }`. */
+  handles: z.partialRecord(handleTypeSchema, z.string().min(1)).optional(),
+  /** The thread this message belongs to; messages within the window join the thread's open lead. */
+  conversationId: z.string().optional(),
+  call: callSchema.optional(),
+  email: emailDetailsSchema.optional(),
 });
 export type CaptureEvent = z.infer<typeof captureEventSchema>;
 
-/** The identities a capture claims, strongest first: `email:<key>`, `phone:<e164>`. */
-export function identityKeys(contact: ContactDetails): string[] {
+/**
+ * The identities a capture claims, strongest first: `email:<key>`, `phone:<e164>`, then platform
+ * handles such as `telegram:<user id>`.
+ */
+export function identityKeys(contact: ContactDetails, handles: CaptureEvent['handles'] = {}): string[] {
   const keys: string[] = [];
   if (contact.emailKey) keys.push(`email:${contact.emailKey}`);
   if (contact.phone) keys.push(`phone:${contact.phone}`);
+  for (const type of HANDLE_TYPES) {
+    const handle = handles?.[type];
+    if (handle) keys.push(`${type}:${handle}`);
+  }
   return keys;
 }
 
@@ -70,9 +121,9 @@ export function identityKeys(contact: ContactDetails): string[] {
  * The FIFO message group: one group per person so two captures of one person never race.
  * Hashed so that no address or number shows up in queue metadata.
  */
-export function messageGroupId(contact: ContactDetails): string {
-  const [primary] = identityKeys(contact);
-  if (!primary) throw new Error('A capture needs an email or a phone to be grouped');
+export function messageGroupId(contact: ContactDetails, handles?: CaptureEvent['handles']): string {
+  const [primary] = identityKeys(contact, handles);
+  if (!primary) throw new Error('A capture needs an email, a phone or a platform handle to be grouped');
   return sha256(primary).slice(0, 40);
 }
 

@@ -71,10 +71,49 @@ export const teamSchema = z.object({
   managers: z.array(managerSchema).min(1),
 });
 
+/** Where a non-form channel's leads go, and how to read them. */
+export const channelSourceSchema = z.object({
+  teamId: id,
+  language: languageSchema.default('en'),
+  /** Region for national-format numbers this channel reports. */
+  defaultRegion: regionSchema.default('US'),
+});
+
+export const chatWidgetSchema = channelSourceSchema.extend({
+  id,
+  name: z.string().min(1),
+  allowedOrigins: z.array(z.url().or(z.literal('*'))).default([]),
+});
+
+export const genericSourceSchema = channelSourceSchema.extend({
+  id,
+  name: z.string().min(1),
+  /** Which capture channel the provider's events become. */
+  channel: z.enum(['phone_call', 'sms', 'chat', 'web_form']).default('phone_call'),
+});
+
+export const channelsSchema = z
+  .object({
+    /** Messages in one conversation within this many minutes join its open lead instead of opening a new one. */
+    conversationWindowMinutes: z
+      .number()
+      .int()
+      .positive()
+      .default(24 * 60),
+    twilio: channelSourceSchema.extend({ smsAutoReply: z.string().max(320).optional() }).optional(),
+    generic: z.array(genericSourceSchema).default([]),
+    meta: channelSourceSchema.optional(),
+    telegram: channelSourceSchema.optional(),
+    chatWidgets: z.array(chatWidgetSchema).default([]),
+    email: channelSourceSchema.extend({ recipients: z.array(z.email()).default([]) }).optional(),
+  })
+  .default({ conversationWindowMinutes: 24 * 60, generic: [], chatWidgets: [] });
+
 export const leadflowConfigSchema = z
   .object({
     forms: z.array(formSchema),
     teams: z.array(teamSchema).min(1),
+    channels: channelsSchema,
   })
   .superRefine((config, ctx) => {
     const teams = new Set(config.teams.map((team) => team.id));
@@ -92,12 +131,17 @@ export type FormConfig = z.infer<typeof formSchema>;
 export type Manager = z.infer<typeof managerSchema>;
 export type Team = z.infer<typeof teamSchema>;
 export type LeadflowConfigInput = z.input<typeof leadflowConfigSchema>;
+export type ChannelSource = z.infer<typeof channelSourceSchema>;
+export type ChannelsConfig = z.infer<typeof channelsSchema>;
+export type ChatWidget = z.infer<typeof chatWidgetSchema>;
+export type GenericSource = z.infer<typeof genericSourceSchema>;
 
 /** Validated configuration with lookups; build it once per process. */
 export class LeadflowConfig {
   readonly forms: ReadonlyMap<string, FormConfig>;
   readonly teams: ReadonlyMap<string, Team>;
   readonly managers: ReadonlyMap<string, Manager>;
+  readonly channels: ChannelsConfig;
 
   constructor(input: unknown) {
     const parsed = leadflowConfigSchema.safeParse(input);
@@ -105,6 +149,7 @@ export class LeadflowConfig {
     this.forms = new Map(parsed.data.forms.map((form) => [form.id, form]));
     this.teams = new Map(parsed.data.teams.map((team) => [team.id, team]));
     this.managers = new Map(parsed.data.teams.flatMap((team) => team.managers.map((m) => [m.id, m])));
+    this.channels = parsed.data.channels;
   }
 
   team(teamId: string): Team {

@@ -1,0 +1,77 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+
+/** Provider secrets the webhook routes verify requests with. Any may be absent: that channel is off. */
+export const channelSecretsSchema = z.object({
+  /** Twilio auth token: the HMAC-SHA1 key of X-Twilio-Signature. */
+  twilioAuthToken: z.string().min(1).optional(),
+  /** Meta app secret: the HMAC-SHA256 key of X-Hub-Signature-256. */
+  metaAppSecret: z.string().min(1).optional(),
+  /** The token Meta echoes in the hub.challenge verification. */
+  metaVerifyToken: z.string().min(1).optional(),
+  /** Telegram setWebhook secret_token, echoed in X-Telegram-Bot-Api-Secret-Token. */
+  telegramSecretToken: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, 'Telegram allows 1-256 of A-Z a-z 0-9 _ -')
+    .optional(),
+  /** HMAC-SHA256 keys of the generic webhook, by source id. */
+  generic: z.record(z.string(), z.string().min(16)).default({}),
+});
+export type ChannelSecrets = z.infer<typeof channelSecretsSchema>;
+
+/** Environment variables that carry the secrets locally (and on AWS, if no secret ARN is set). */
+export const secretEnv = {
+  twilioAuthToken: 'TWILIO_AUTH_TOKEN',
+  metaAppSecret: 'META_APP_SECRET',
+  metaVerifyToken: 'META_VERIFY_TOKEN',
+  telegramSecretToken: 'TELEGRAM_SECRET_TOKEN',
+  /** JSON object: `{"callcenter":"<secret>"}`. */
+  generic: 'GENERIC_WEBHOOK_SECRETS',
+  /** On AWS: a Secrets Manager secret whose JSON has the keys of ChannelSecrets. */
+  secretArn: 'CHANNEL_SECRETS_ARN',
+} as const;
+
+/**
+ * Loads the channel secrets once, at init: from the Secrets Manager secret named by
+ * CHANNEL_SECRETS_ARN when set (AWS), else from environment variables (local). Fails fast, naming
+ * the variable or key that is wrong.
+ */
+export async function loadChannelSecrets(
+  source: NodeJS.ProcessEnv = process.env,
+  client: () => SecretsManagerClient = () => new SecretsManagerClient({}),
+): Promise<ChannelSecrets> {
+  let raw: unknown;
+  const arn = source[secretEnv.secretArn];
+  if (arn) {
+    const secrets = client();
+    try {
+      const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+      raw = JSON.parse(SecretString ?? '{}');
+    } finally {
+      secrets.destroy();
+    }
+  } else {
+    let generic: unknown = {};
+    const genericJson = source[secretEnv.generic];
+    if (genericJson) {
+      try {
+        generic = JSON.parse(genericJson);
+      } catch {
+        throw new Error(`Configuration error: ${secretEnv.generic} is not valid JSON`);
+      }
+    }
+    raw = {
+      twilioAuthToken: source[secretEnv.twilioAuthToken] || undefined,
+      metaAppSecret: source[secretEnv.metaAppSecret] || undefined,
+      metaVerifyToken: source[secretEnv.metaVerifyToken] || undefined,
+      telegramSecretToken: source[secretEnv.telegramSecretToken] || undefined,
+      generic,
+    };
+  }
+  const parsed = channelSecretsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const where = arn ? `secret ${secretEnv.secretArn}` : 'environment';
+    throw new Error(`Configuration error in ${where}: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
