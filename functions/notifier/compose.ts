@@ -23,7 +23,7 @@ export function composeNotification(
   const businessName = form?.businessName ?? 'Leadflow';
   const lead = notification.capture.contact;
 
-  if (notification.kind === 'manager_alert') {
+  if (notification.kind === 'manager_alert' || notification.kind === 'message_alert') {
     return {
       from: { address: settings.sesFromAddress, name: 'Leadflow alerts' },
       to: { address: manager.email, name: manager.name },

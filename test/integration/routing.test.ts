@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { nextCursor, resolveContact, routeCapture, SubmissionStore } from '@leadflow/aws';
 import {
   type CaptureEvent,
+  type ContactDetails,
   IdempotencyKeyReuseError,
+  identityKeys,
   LeadflowConfig,
   type Notification,
 } from '@leadflow/core';
@@ -54,6 +56,13 @@ function capture(contact: CaptureEvent['contact'], overrides: Partial<CaptureEve
   };
 }
 
+function resolve(details: ContactDetails) {
+  return resolveContact(system.doc, system.tableName, identityKeys(details), details, {
+    newContactId: ulid,
+    now: new Date().toISOString(),
+  });
+}
+
 function deps(sent: Notification[] = []) {
   return {
     doc: system.doc,
@@ -72,7 +81,7 @@ describe('contact resolution on DynamoDB Local', () => {
     const contact = { emailKey: p.emailKey, email: p.email, phone: p.e164 };
     const results = await Promise.all(
       Array.from({ length: 10 }, () =>
-        resolveContact(system.doc, system.tableName, contact, {
+        resolveContact(system.doc, system.tableName, identityKeys(contact), contact, {
           newContactId: ulid,
           now: new Date().toISOString(),
         }),
@@ -92,27 +101,11 @@ describe('contact resolution on DynamoDB Local', () => {
 
   it('joins a phone-only contact when the same phone later comes with an email', async () => {
     const p = person('join');
-    const now = new Date().toISOString();
-    const byPhone = await resolveContact(
-      system.doc,
-      system.tableName,
-      { phone: p.e164 },
-      { newContactId: ulid, now },
-    );
-    const withEmail = await resolveContact(
-      system.doc,
-      system.tableName,
-      { phone: p.e164, email: p.email, emailKey: p.emailKey },
-      { newContactId: ulid, now },
-    );
+    const byPhone = await resolve({ phone: p.e164 });
+    const withEmail = await resolve({ phone: p.e164, email: p.email, emailKey: p.emailKey });
     expect(withEmail.contactId).toBe(byPhone.contactId);
     expect(withEmail.created).toBe(false);
-    const byEmail = await resolveContact(
-      system.doc,
-      system.tableName,
-      { emailKey: p.emailKey },
-      { newContactId: ulid, now },
-    );
+    const byEmail = await resolve({ emailKey: p.emailKey });
     expect(byEmail.contactId).toBe(byPhone.contactId);
   });
 });
@@ -220,5 +213,104 @@ describe('SubmissionStore', () => {
       capture: later,
     });
     expect(stored).toEqual({ replay: false, capture: later });
+  });
+});
+
+describe('one customer across channels', () => {
+  async function contactItems(contactId: string) {
+    return (await system.items()).filter((i) => i.pk === `CONTACT#${contactId}`);
+  }
+
+  it('merges two contacts that one capture proves to be the same person, keeping the owner and timeline', async () => {
+    const p = person('merge');
+    const sms = await routeCapture(
+      deps(),
+      capture(
+        { phone: p.e164 },
+        { channel: 'sms', sourceId: '+15550001111', message: 'hi', conversationId: `sms:${p.e164}` },
+      ),
+    );
+    const form = await routeCapture(deps(), capture({ name: p.name, email: p.email, emailKey: p.emailKey }));
+    expect(form.contactId).not.toBe(sms.contactId);
+
+    const both = await routeCapture(
+      deps(),
+      capture({ name: p.name, email: p.email, emailKey: p.emailKey, phone: p.e164 }),
+    );
+    expect(both.merged?.mergedIds).toHaveLength(1);
+    const survivor = both.contactId;
+    // The older contact with an owner survives: here the SMS contact, created first.
+    expect(survivor).toBe(sms.contactId);
+    expect(both.assignment).toMatchObject({ rule: 'sticky_owner', ownerId: sms.assignment.ownerId });
+
+    const items = await system.items();
+    expect(items.find((i) => i.pk === `IDENT#email:${p.emailKey}`)?.contactId).toBe(survivor);
+    expect(items.find((i) => i.pk === `IDENT#phone:${p.e164}`)?.contactId).toBe(survivor);
+    const loser = items.find((i) => i.pk === `CONTACT#${form.contactId}` && i.sk === 'PROFILE');
+    expect(loser?.mergedInto).toBe(survivor);
+    expect(items.filter((i) => i.pk === `CONTACT#${form.contactId}` && i.sk !== 'PROFILE')).toHaveLength(0);
+
+    const own = await contactItems(survivor);
+    const timeline = own.filter((i) => String(i.sk).startsWith('TL#'));
+    expect(timeline.filter((i) => i.channel !== 'system')).toHaveLength(3);
+    expect(timeline.filter((i) => i.channel === 'system')).toHaveLength(1);
+    expect(
+      own.filter((i) => i.type === 'lead').every((lead) => lead.ownerId === sms.assignment.ownerId),
+    ).toBe(true);
+    const profile = own.find((i) => i.sk === 'PROFILE');
+    expect(profile?.identities).toEqual(new Set([`email:${p.emailKey}`, `phone:${p.e164}`]));
+
+    // The next capture by either identity goes straight to the survivor.
+    const later = await routeCapture(deps(), capture({ email: p.email, emailKey: p.emailKey }));
+    expect(later.contactId).toBe(survivor);
+    expect(later.merged).toBeUndefined();
+  });
+
+  it('adds messages of one conversation inside the window to the open lead, and opens a new lead after it', async () => {
+    const p = person('conv');
+    const handles = { telegram: `tg-${p.emailKey}` };
+    const start = Date.parse('2026-11-20T09:00:00.000Z');
+    const at = (minutes: number) => new Date(start + minutes * 60_000).toISOString();
+    const message = (minutes: number, text: string) =>
+      capture(
+        {},
+        {
+          channel: 'telegram',
+          sourceId: 'bot',
+          handles,
+          conversationId: `telegram:${handles.telegram}`,
+          message: text,
+          consent: false,
+          receivedAt: at(minutes),
+        },
+      );
+    const sent: Notification[] = [];
+    const first = await routeCapture(deps(sent), message(0, 'hello'));
+    const followUp = message(30, 'are you there?');
+    const second = await routeCapture(deps(sent), followUp);
+    const again = await routeCapture(deps(sent), followUp);
+    expect(first.mode).toBe('lead');
+    expect(second).toMatchObject({
+      mode: 'message',
+      leadId: first.leadId,
+      contactId: first.contactId,
+      createdNow: true,
+    });
+    expect(again).toMatchObject({ mode: 'message', leadId: first.leadId, createdNow: false });
+    expect(sent.map((n) => n.kind)).toEqual(['manager_alert', 'message_alert', 'message_alert']);
+    expect(sent[1]?.notificationId).toBe(sent[2]?.notificationId);
+
+    const late = await routeCapture(deps(sent), message(30 + 24 * 60 + 1, 'back after two days'));
+    expect(late.mode).toBe('lead');
+    expect(late.leadId).not.toBe(first.leadId);
+
+    const own = await contactItems(first.contactId);
+    const timeline = own
+      .filter((i) => String(i.sk).startsWith('TL#'))
+      .sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+    expect(timeline.map((i) => i.message)).toEqual(['hello', 'are you there?', 'back after two days']);
+    expect(timeline.map((i) => i.leadId)).toEqual([first.leadId, first.leadId, late.leadId]);
+    const lead = own.find((i) => i.type === 'lead' && i.leadId === first.leadId);
+    expect(lead?.messageCount).toBe(2);
   });
 });

@@ -8,12 +8,19 @@ import {
 import {
   type Assignment,
   type CaptureEvent,
+  identityKeys,
   type LeadflowConfig,
   type Notification,
   roundRobin,
   stickyOwner,
 } from '@leadflow/core';
-import { isConditionalConflict, resolveContact } from './contacts';
+import {
+  type ContactProfile,
+  getProfile,
+  isConditionalConflict,
+  type MergeRecord,
+  resolveContact,
+} from './contacts';
 import { dayOf, keys } from './keys';
 
 export interface RouterDeps {
@@ -26,97 +33,164 @@ export interface RouterDeps {
 }
 
 export interface RoutedLead {
+  /** The lead this capture opened, or the open lead its message joined. */
   readonly leadId: string;
   readonly contactId: string;
   readonly assignment: Assignment;
+  /** `lead`: a new lead; `message`: a message added to an open lead of the same conversation. */
+  readonly mode: 'lead' | 'message';
   /** False when this capture had already been routed (a redelivery). */
   readonly createdNow: boolean;
+  readonly merged?: MergeRecord;
   readonly notifications: readonly Notification[];
 }
 
+/** Channels whose captures can continue a conversation; forms and calls always open a lead. */
+const CONVERSATIONAL = new Set<CaptureEvent['channel']>([
+  'sms',
+  'email',
+  'whatsapp',
+  'messenger',
+  'instagram',
+  'telegram',
+  'chat',
+]);
+
 /**
- * Routes one capture: resolves the contact, creates the lead and its first timeline entry, assigns
- * an owner (sticky owner, else round robin on an atomic cursor), records why, and queues the
- * notifications. Safe to repeat: the lead id is the submission id, so a redelivery finds the lead
- * and only re-queues the same notifications, whose sends are idempotent.
+ * Routes one capture: resolves (and if needed merges) the contact, then either adds the message to the
+ * open lead of its conversation (inside the configured window) or creates a lead with its first timeline
+ * entry and an owner (sticky owner, else round robin on an atomic cursor), records why, and queues the
+ * notifications. Safe to repeat: the timeline entry is keyed by the submission id, so a redelivery finds
+ * it and only re-queues the same notifications, whose sends are idempotent.
  */
 export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Promise<RoutedLead> {
   const { doc, tableName } = deps;
   const now = (deps.clock ?? (() => new Date()))().toISOString();
-  const leadId = capture.submissionId;
-  const contact = await resolveContact(doc, tableName, capture.contact, { newContactId: deps.newId, now });
+  const interactionId = capture.submissionId;
+  const contact = await resolveContact(
+    doc,
+    tableName,
+    identityKeys(capture.contact, capture.handles),
+    capture.contact,
+    {
+      newContactId: deps.newId,
+      now,
+    },
+  );
+  const contactId = contact.contactId;
 
-  let assignment: Assignment;
+  let routed = contact.created
+    ? undefined
+    : await getInteraction(doc, tableName, contactId, capture, interactionId);
   let createdNow = false;
-  // A contact created just now has no owner and no leads; otherwise read both at once.
-  const [existing, ownerId] = contact.created
-    ? [undefined, undefined]
-    : await Promise.all([
-        getLead(doc, tableName, contact.contactId, leadId),
-        getOwner(doc, tableName, contact.contactId),
-      ]);
-  if (existing) {
-    assignment = existing.assignment;
-  } else {
-    assignment = ownerId
-      ? stickyOwner(ownerId, capture.teamId)
-      : roundRobin(deps.config.team(capture.teamId), await nextCursor(doc, tableName, capture.teamId));
-    try {
-      await writeLead(doc, tableName, { capture, leadId, contactId: contact.contactId, assignment, now });
+  let profile = contact.profile;
+  for (let attempt = 1; !routed; attempt++) {
+    const ownerId = profile?.ownerId;
+    const open = ownerId ? openConversation(deps.config, capture, profile) : undefined;
+    const next: Routed =
+      open && ownerId
+        ? { mode: 'message', leadId: open.leadId, assignment: stickyOwner(ownerId, capture.teamId) }
+        : {
+            mode: 'lead',
+            leadId: interactionId,
+            assignment: ownerId
+              ? stickyOwner(ownerId, capture.teamId)
+              : roundRobin(
+                  deps.config.team(capture.teamId),
+                  await nextCursor(doc, tableName, capture.teamId),
+                ),
+          };
+    const target = { capture, contactId, now, ...next };
+    if (
+      await write(() =>
+        next.mode === 'message' ? writeMessage(doc, tableName, target) : writeLead(doc, tableName, target),
+      )
+    ) {
+      routed = next;
       createdNow = true;
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException) || !isConditionalConflict(error)) throw error;
-      // Either a concurrent delivery wrote this lead, or another lead claimed the owner first.
-      const raced = await getLead(doc, tableName, contact.contactId, leadId);
-      if (raced) assignment = raced.assignment;
-      else {
-        const owner = await getOwner(doc, tableName, contact.contactId);
-        if (!owner) throw error;
-        assignment = stickyOwner(owner, capture.teamId);
-        await writeLead(doc, tableName, { capture, leadId, contactId: contact.contactId, assignment, now });
-        createdNow = true;
-      }
+      break;
     }
+    // Lost a race: a concurrent delivery of this capture won, or another capture set the owner first.
+    routed = await getInteraction(doc, tableName, contactId, capture, interactionId);
+    if (routed || attempt >= 3) break;
+    profile = await getProfile(doc, tableName, contactId);
   }
+  if (!routed) throw new Error('The contact kept changing while routing; the message will be retried');
 
   const base = {
-    leadId,
-    contactId: contact.contactId,
+    leadId: routed.leadId,
+    contactId,
     capture,
-    assignment,
+    assignment: routed.assignment,
     returning: !contact.created,
   };
-  const notifications: Notification[] = [
-    { kind: 'manager_alert', notificationId: `${leadId}:manager_alert`, ...base },
-  ];
-  if (capture.consent && capture.contact.email) {
-    notifications.push({ kind: 'acknowledgement', notificationId: `${leadId}:acknowledgement`, ...base });
+  const notifications: Notification[] =
+    routed.mode === 'message'
+      ? [{ kind: 'message_alert', notificationId: `${interactionId}:message_alert`, ...base }]
+      : [{ kind: 'manager_alert', notificationId: `${interactionId}:manager_alert`, ...base }];
+  if (routed.mode === 'lead' && capture.consent && capture.contact.email) {
+    notifications.push({
+      kind: 'acknowledgement',
+      notificationId: `${interactionId}:acknowledgement`,
+      ...base,
+    });
   }
   await deps.enqueueNotifications(notifications);
-  return { leadId, contactId: contact.contactId, assignment, createdNow, notifications };
+  return {
+    leadId: routed.leadId,
+    contactId,
+    assignment: routed.assignment,
+    mode: routed.mode,
+    createdNow,
+    notifications,
+    ...(contact.merged ? { merged: contact.merged } : {}),
+  };
 }
 
-async function getLead(
+/** Runs a routing transaction; false when it lost a conditional race (the caller re-reads). */
+async function write(transaction: () => Promise<void>): Promise<boolean> {
+  try {
+    await transaction();
+    return true;
+  } catch (error) {
+    if (error instanceof TransactionCanceledException && isConditionalConflict(error)) return false;
+    throw error;
+  }
+}
+
+/** The open lead of this capture's conversation, if its last message is inside the window. */
+export function openConversation(
+  config: LeadflowConfig,
+  capture: CaptureEvent,
+  profile: ContactProfile | undefined,
+): { leadId: string } | undefined {
+  if (!capture.conversationId || !CONVERSATIONAL.has(capture.channel) || capture.urgent) return undefined;
+  const open = profile?.conversations?.[capture.conversationId];
+  if (!open) return undefined;
+  const sinceLast = Date.parse(capture.receivedAt) - Date.parse(open.lastAt);
+  return sinceLast <= config.channels.conversationWindowMinutes * 60_000
+    ? { leadId: open.leadId }
+    : undefined;
+}
+
+type Routed = { mode: 'lead' | 'message'; leadId: string; assignment: Assignment };
+
+async function getInteraction(
   doc: DynamoDBDocumentClient,
   tableName: string,
   contactId: string,
-  leadId: string,
-): Promise<{ assignment: Assignment } | undefined> {
+  capture: CaptureEvent,
+  interactionId: string,
+): Promise<Routed | undefined> {
   const { Item } = await doc.send(
-    new GetCommand({ TableName: tableName, Key: keys.lead(contactId, leadId), ConsistentRead: true }),
+    new GetCommand({
+      TableName: tableName,
+      Key: keys.interaction(contactId, capture.receivedAt, interactionId),
+      ConsistentRead: true,
+    }),
   );
-  return Item as { assignment: Assignment } | undefined;
-}
-
-async function getOwner(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  contactId: string,
-): Promise<string | undefined> {
-  const { Item } = await doc.send(
-    new GetCommand({ TableName: tableName, Key: keys.contact(contactId), ConsistentRead: true }),
-  );
-  return Item?.ownerId as string | undefined;
+  if (!Item) return undefined;
+  return { mode: Item.mode ?? 'lead', leadId: Item.leadId, assignment: Item.assignment };
 }
 
 /** Atomically draws the team's next round-robin position (1, 2, 3, …). */
@@ -138,21 +212,55 @@ export async function nextCursor(
   return Number(Attributes?.position);
 }
 
-interface LeadWrite {
+interface RouteWrite extends Routed {
   readonly capture: CaptureEvent;
-  readonly leadId: string;
   readonly contactId: string;
-  readonly assignment: Assignment;
   readonly now: string;
+}
+
+function interactionItem(write: RouteWrite) {
+  const { capture, contactId, leadId, assignment, mode } = write;
+  return {
+    ...keys.interaction(contactId, capture.receivedAt, capture.submissionId),
+    type: 'interaction',
+    interactionId: capture.submissionId,
+    leadId,
+    mode,
+    assignment,
+    channel: capture.channel,
+    direction: 'inbound',
+    occurredAt: capture.receivedAt,
+    summary: summarize(capture),
+    ...(capture.externalId ? { externalId: capture.externalId } : {}),
+    ...(capture.conversationId ? { conversationId: capture.conversationId } : {}),
+    ...(capture.message ? { message: capture.message } : {}),
+    ...(capture.call ? { call: capture.call } : {}),
+    ...(capture.email ? { email: capture.email } : {}),
+  };
+}
+
+/** The conversation map entry, set only when the capture belongs to a conversation. */
+function conversationUpdate(write: RouteWrite): {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} {
+  if (!write.capture.conversationId) return { expression: '', names: {}, values: {} };
+  return {
+    expression: ', conversations.#conversation = :conversation',
+    names: { '#conversation': write.capture.conversationId },
+    values: { ':conversation': { leadId: write.leadId, lastAt: write.capture.receivedAt } },
+  };
 }
 
 /**
  * One transaction: the lead, its first timeline interaction and the contact's owner (set only if
- * unset or already this owner). All or nothing. Then the per-channel daily counter.
+ * unset or already this owner) and open conversation. All or nothing. Then the daily counter.
  */
-async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: LeadWrite): Promise<void> {
+async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: RouteWrite): Promise<void> {
   const { capture, leadId, contactId, assignment, now } = write;
   const ownerKey = keys.owner(assignment.ownerId);
+  const conversation = conversationUpdate(write);
   await doc.send(
     new TransactWriteCommand({
       TransactItems: [
@@ -172,6 +280,8 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               assignment,
               urgent: capture.urgent,
               capturedAt: capture.receivedAt,
+              lastMessageAt: capture.receivedAt,
+              messageCount: 1,
               createdAt: now,
               capture,
               gsi1pk: ownerKey,
@@ -183,16 +293,7 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
         {
           Put: {
             TableName: tableName,
-            Item: {
-              ...keys.interaction(contactId, capture.receivedAt, leadId),
-              type: 'interaction',
-              interactionId: leadId,
-              leadId,
-              channel: capture.channel,
-              direction: 'inbound',
-              occurredAt: capture.receivedAt,
-              summary: summarize(capture),
-            },
+            Item: interactionItem(write),
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -200,10 +301,10 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
           Update: {
             TableName: tableName,
             Key: keys.contact(contactId),
-            UpdateExpression:
-              'SET ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), lastLeadAt = :at, updatedAt = :now ADD leadCount :one',
+            UpdateExpression: `SET ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), lastLeadAt = :at, updatedAt = :now${conversation.expression} ADD leadCount :one`,
             ConditionExpression:
-              'attribute_exists(pk) AND (attribute_not_exists(ownerId) OR ownerId = :owner)',
+              'attribute_exists(pk) AND attribute_not_exists(mergedInto) AND (attribute_not_exists(ownerId) OR ownerId = :owner)',
+            ...(capture.conversationId ? { ExpressionAttributeNames: conversation.names } : {}),
             ExpressionAttributeValues: {
               ':owner': assignment.ownerId,
               ':ownerKey': ownerKey,
@@ -211,6 +312,7 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               ':at': capture.receivedAt,
               ':now': now,
               ':one': 1,
+              ...conversation.values,
             },
           },
         },
@@ -219,11 +321,64 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
   );
   // Outside the transaction: every lead of a channel and day touches this one item, and in a transaction
   // concurrent routers would cancel each other (TransactionConflict). A crash right here undercounts by one.
+  await countDaily(doc, tableName, capture, 'leads');
+}
+
+/** One transaction: the message's timeline interaction, the open lead's activity, the conversation's clock. */
+async function writeMessage(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  write: RouteWrite,
+): Promise<void> {
+  const { capture, leadId, contactId, now } = write;
+  const conversation = conversationUpdate(write);
+  await doc.send(
+    new TransactWriteCommand({
+      TransactItems: [
+        {
+          Put: {
+            TableName: tableName,
+            Item: interactionItem(write),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Update: {
+            TableName: tableName,
+            Key: keys.lead(contactId, leadId),
+            UpdateExpression: 'SET lastMessageAt = :at ADD messageCount :one',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':at': capture.receivedAt, ':one': 1 },
+          },
+        },
+        {
+          Update: {
+            TableName: tableName,
+            Key: keys.contact(contactId),
+            UpdateExpression: `SET updatedAt = :now${conversation.expression}`,
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(mergedInto)',
+            ExpressionAttributeNames: conversation.names,
+            ExpressionAttributeValues: { ':now': now, ...conversation.values },
+          },
+        },
+      ],
+    }),
+  );
+  await countDaily(doc, tableName, capture, 'messages');
+}
+
+async function countDaily(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  capture: CaptureEvent,
+  counter: 'leads' | 'messages',
+): Promise<void> {
   await doc.send(
     new UpdateCommand({
       TableName: tableName,
       Key: keys.stats(`CHANNEL#${capture.channel}`, dayOf(capture.receivedAt)),
-      UpdateExpression: 'ADD leads :one',
+      UpdateExpression: 'ADD #counter :one',
+      ExpressionAttributeNames: { '#counter': counter },
       ExpressionAttributeValues: { ':one': 1 },
     }),
   );
@@ -231,7 +386,13 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
 
 /** A one-line summary for the timeline; never the whole message. */
 export function summarize(capture: CaptureEvent): string {
+  const call = capture.call
+    ? ` ${capture.call.missed ? 'missed call' : 'call'} (${capture.call.status}${
+        capture.call.durationSeconds === undefined ? '' : `, ${capture.call.durationSeconds} s`
+      })`
+    : '';
+  const subject = capture.email?.subject ? ` "${capture.email.subject}"` : '';
   const text = (capture.message ?? '').replace(/\s+/g, ' ').trim();
-  const head = `${capture.channel} ${capture.sourceId}`;
+  const head = `${capture.channel} ${capture.sourceId}${call}${subject}`;
   return text ? `${head}: ${text.length > 120 ? `${text.slice(0, 119)}…` : text}` : head;
 }

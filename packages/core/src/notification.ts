@@ -15,6 +15,8 @@ const base = {
 /** The body of a message on the notifications queue. */
 export const notificationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('manager_alert'), ...base }),
+  /** A new message on a lead that is already open (same conversation, inside the window). */
+  z.object({ kind: z.literal('message_alert'), ...base }),
   z.object({ kind: z.literal('acknowledgement'), ...base }),
 ]);
 export type Notification = z.infer<typeof notificationSchema>;

@@ -72,7 +72,7 @@ function page(lang: Language, title: string, inner: string): string {
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:15px;line-height:1.5;color:#111">${inner}</body></html>`;
 }
 
-/** The alert a manager gets for a new or returning lead. */
+/** The alert a manager gets for a new or returning lead, a missed call, or a new message on an open lead. */
 export function renderManagerAlert(
   notification: Notification,
   options: { form?: FormConfig | undefined; leadLinkBaseUrl: string; manager: Manager },
@@ -81,7 +81,13 @@ export function renderManagerAlert(
   const name = displayName(capture.contact);
   const channel = CHANNEL_LABELS[capture.channel];
   const prefix = capture.urgent ? '[URGENT] ' : notification.returning ? '[Returning] ' : '';
-  const subject = headerText(`${prefix}New lead: ${name} via ${channel}`);
+  const headline =
+    notification.kind === 'message_alert'
+      ? `New message from ${name} via ${channel}`
+      : capture.call?.missed
+        ? `Missed call from ${name}: call back`
+        : `New lead: ${name} via ${channel}`;
+  const subject = headerText(`${prefix}${headline}`);
   const leadUrl = `${options.leadLinkBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(notification.leadId)}`;
 
   const contactRows: Row[] = [
@@ -95,10 +101,37 @@ export function renderManagerAlert(
     { label: 'Language', value: capture.language },
     { label: 'Consent to contact', value: capture.consent ? 'yes' : 'no' },
   ];
-  const answerRows: Row[] = Object.entries(capture.answers).map(([field, value]) => ({
-    label: options.form?.fields.find((f) => f.name === field)?.label ?? field,
-    value,
-  }));
+  const { call, email } = capture;
+  const detailRows: Row[] = [
+    ...(call
+      ? [
+          { label: 'Call', value: `${call.missed ? 'missed' : 'answered'} (${call.status})` },
+          ...(call.durationSeconds === undefined
+            ? []
+            : [{ label: 'Duration', value: `${call.durationSeconds} s` }]),
+          ...(call.recordingUrl
+            ? [{ label: 'Recording', value: call.recordingUrl, href: call.recordingUrl }]
+            : []),
+          ...(call.to ? [{ label: 'Number called', value: call.to }] : []),
+        ]
+      : []),
+    ...(email
+      ? [
+          ...(email.subject ? [{ label: 'Subject', value: email.subject }] : []),
+          ...email.attachments.map((attachment) => ({
+            label: 'Attachment',
+            value: `${attachment.filename ?? '(unnamed)'} (${attachment.contentType}, ${attachment.size} bytes)`,
+          })),
+        ]
+      : []),
+  ];
+  const answerRows: Row[] = [
+    ...detailRows,
+    ...Object.entries(capture.answers).map(([field, value]) => ({
+      label: options.form?.fields.find((f) => f.name === field)?.label ?? field,
+      value,
+    })),
+  ];
   const sourceRows: Row[] = [
     { label: 'Channel', value: channel },
     {
@@ -116,7 +149,7 @@ export function renderManagerAlert(
   ];
 
   const text = [
-    `${prefix}New lead for ${options.manager.name}: ${name} via ${channel}`,
+    `${prefix}${headline} (for ${options.manager.name})`,
     '',
     rowsToText(contactRows),
     ...(capture.message ? ['', 'Message:', capture.message] : []),
@@ -131,7 +164,7 @@ export function renderManagerAlert(
     'en',
     subject,
     [
-      `<h2 style="margin:0 0 12px">${capture.urgent ? '<span style="color:#b00020">Urgent</span> ' : ''}New lead: ${escapeHtml(name)} <span style="color:#555;font-weight:normal">via ${escapeHtml(channel)}</span></h2>`,
+      `<h2 style="margin:0 0 12px">${capture.urgent ? '<span style="color:#b00020">Urgent</span> ' : ''}${escapeHtml(headline)}</h2>`,
       `<p><a href="${escapeHtml(leadUrl)}" style="display:inline-block;padding:8px 16px;background:#0b57d0;color:#fff;border-radius:6px;text-decoration:none">Open the lead</a></p>`,
       `<table role="presentation" style="border-collapse:collapse">${rowsToHtml(contactRows)}</table>`,
       capture.message
