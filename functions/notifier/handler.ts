@@ -49,8 +49,9 @@ export async function recordHandler(record: SQSRecord): Promise<void> {
   const { messageId } = await send(notification);
   const lagMs = Date.now() - Date.parse(notification.capture.receivedAt);
   metrics.addMetric(`Sent_${notification.kind}`, MetricUnit.Count, 1);
-  if (notification.kind === 'manager_alert')
+  if (notification.kind !== 'acknowledgement') {
     metrics.addMetric('SpeedToAlert', MetricUnit.Milliseconds, lagMs);
+  }
   logger.info('Notification sent', {
     kind: notification.kind,
     leadId: notification.leadId,
