@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { nextCursor, resolveContact, routeCapture, SubmissionStore } from '@leadflow/aws';
+import { getTimeline, nextCursor, resolveContact, routeCapture, SubmissionStore } from '@leadflow/aws';
 import {
   type CaptureEvent,
   type ContactDetails,
@@ -312,5 +312,18 @@ describe('one customer across channels', () => {
     expect(timeline.map((i) => i.leadId)).toEqual([first.leadId, first.leadId, late.leadId]);
     const lead = own.find((i) => i.type === 'lead' && i.leadId === first.leadId);
     expect(lead?.messageCount).toBe(2);
+
+    const listed = await getTimeline(system.doc, system.tableName, first.contactId);
+    expect(listed.map((entry) => [entry.channel, entry.direction, entry.mode])).toEqual([
+      ['telegram', 'inbound', 'lead'],
+      ['telegram', 'inbound', 'message'],
+      ['telegram', 'inbound', 'lead'],
+    ]);
+    expect(listed[1]?.summary).toContain('are you there?');
+    const newest = await getTimeline(system.doc, system.tableName, first.contactId, {
+      newestFirst: true,
+      limit: 1,
+    });
+    expect(newest.map((entry) => entry.summary)).toEqual([listed[2]?.summary]);
   });
 });

@@ -7,3 +7,4 @@ export * from './mailer';
 export * from './queue';
 export * from './secrets';
 export * from './submissions';
+export * from './timeline';
