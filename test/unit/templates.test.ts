@@ -66,7 +66,7 @@ describe('renderManagerAlert', () => {
   it('says who, how and where, with a link to the lead', () => {
     const email = alert(notificationFixture());
     expect(email.subject).toBe('New lead: Kim Minsu via web form');
-    expect(email.text).toContain('New lead for Alice Kim: Kim Minsu via web form');
+    expect(email.text).toContain('New lead: Kim Minsu via web form (for Alice Kim)');
     expect(email.text).toContain('Email: Kim.MinSu@example.com');
     expect(email.text).toContain('Phone: +821012345678');
     expect(email.text).toContain('Message:\nHello,\nI would like a quote.');
@@ -325,9 +325,13 @@ describe('formatMailbox', () => {
           }
           expect(header.endsWith(' <kim@example.com>')).toBe(true);
           const display = header.slice(0, -' <kim@example.com>'.length);
-          const encoded = /^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$/.exec(display);
+          // One or more RFC 2047 encoded words (each at most 75 characters), or a quoted ASCII string.
+          const words = display.split(' ');
+          const encoded = words.every(
+            (word) => /^=\?UTF-8\?B\?[A-Za-z0-9+/=]*\?=$/.test(word) && word.length <= 75,
+          );
           const decoded = encoded
-            ? Buffer.from(encoded[1] ?? '', 'base64').toString('utf8')
+            ? words.map((word) => Buffer.from(word.slice(10, -2), 'base64').toString('utf8')).join('')
             : display.slice(1, -1).replace(/\\(.)/g, '$1');
           expect(decoded).toBe(cleaned.toWellFormed());
         },
