@@ -33,7 +33,7 @@ export const app = createIngestApp({
   secrets,
   publicBaseUrl: settings.publicBaseUrl,
   observe: (event) => {
-    metrics.addMetric(`Form_${event.outcome}`, MetricUnit.Count, 1);
+    metrics.addMetric(`Ingest_${event.outcome}`, MetricUnit.Count, 1);
     if (event.status >= 500) logger.error('Submission failed', { ...event });
     else logger.info('Submission handled', { ...event });
   },

@@ -55,6 +55,20 @@ describe('manager alerts for every channel', () => {
     expect(alert.text).toContain('Attachment: plan.pdf (application/pdf, 1234 bytes)');
   });
 
+  it('names a handle-only lead by platform and handle, and never marks a follow-up message "Returning"', () => {
+    const notification = {
+      ...notificationFixture('message_alert', {
+        channel: 'messenger',
+        contact: {},
+        handles: { messenger: '6543210987654321' },
+      }),
+      returning: true,
+    };
+    expect(renderManagerAlert(notification, options).subject).toBe(
+      'New message from Messenger user 6543210987654321 via Messenger',
+    );
+  });
+
   it('sends message alerts to the owning manager, never to the lead', () => {
     const email = composeNotification(notificationFixture('message_alert', { channel: 'telegram' }), {
       config: demoConfig(),

@@ -41,9 +41,16 @@ const CHANNEL_LABELS: Record<Channel, string> = {
   chat: 'website chat',
 };
 
-/** The name to show for a lead: their name, else their email, else their phone. */
-export function displayName(contact: Notification['capture']['contact']): string {
-  return contact.name ?? contact.email ?? contact.phone ?? 'Unknown';
+/** The name to show for a lead: their name, else email, else phone, else their platform handle. */
+export function displayName(
+  contact: Notification['capture']['contact'],
+  handles: Notification['capture']['handles'] = {},
+): string {
+  const handle = Object.entries(handles ?? {}).find(([, value]) => value);
+  const platform = handle
+    ? `${CHANNEL_LABELS[handle[0] as Channel] ?? handle[0]} user ${handle[1]}`
+    : undefined;
+  return contact.name ?? contact.email ?? contact.phone ?? platform ?? 'Unknown';
 }
 
 interface Row {
@@ -78,9 +85,11 @@ export function renderManagerAlert(
   options: { form?: FormConfig | undefined; leadLinkBaseUrl: string; manager: Manager },
 ): RenderedEmail {
   const { capture, assignment } = notification;
-  const name = displayName(capture.contact);
+  const name = displayName(capture.contact, capture.handles);
   const channel = CHANNEL_LABELS[capture.channel];
-  const prefix = capture.urgent ? '[URGENT] ' : notification.returning ? '[Returning] ' : '';
+  // "Returning" tells a manager a new lead is an existing customer; on a follow-up message it is noise.
+  const returning = notification.returning && notification.kind === 'manager_alert';
+  const prefix = capture.urgent ? '[URGENT] ' : returning ? '[Returning] ' : '';
   const headline =
     notification.kind === 'message_alert'
       ? `New message from ${name} via ${channel}`
