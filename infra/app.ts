@@ -5,6 +5,13 @@ import { LeadflowStack } from './stack';
 
 export const STACK_NAME = 'LeadflowStack';
 
+/**
+ * CDK behaviours this app relies on, set here rather than in cdk.json so tests build the same template.
+ * Server access logs are delivered under a bucket policy instead of the legacy LogDeliveryWrite ACL, so
+ * every bucket can keep ACLs disabled (bucket owner enforced).
+ */
+const FEATURE_FLAGS = { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true };
+
 export interface CreateAppOptions {
   /** `leadflow:*` parameters without the prefix; the CDK CLI supplies them from cdk.json and `-c` instead. */
   readonly context?: RawContext;
@@ -18,7 +25,10 @@ export function createApp({ context = {}, appProps = {} }: CreateAppOptions = {}
   stack: LeadflowStack;
 } {
   const prefixed = Object.entries(context).map(([key, value]) => [`${CONTEXT_PREFIX}${key}`, value]);
-  const app = new App({ ...appProps, context: { ...appProps.context, ...Object.fromEntries(prefixed) } });
+  const app = new App({
+    ...appProps,
+    context: { ...FEATURE_FLAGS, ...appProps.context, ...Object.fromEntries(prefixed) },
+  });
   const stack = new LeadflowStack(app, STACK_NAME, {
     description: 'leadflow: serverless lead capture and routing',
     config: readContext(app.node),

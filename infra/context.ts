@@ -11,6 +11,32 @@ const domain = z
 // `cdk -c key=value` passes strings, cdk.json passes JSON values: coerce so both work.
 const requestsPerSecond = z.coerce.number().int().positive();
 
+// An SES receipt rule recipient: an address, a domain (every address at it), or `.domain` (its subdomains).
+const recipient = z
+  .string()
+  .trim()
+  .refine(
+    (value) => z.email().safeParse(value).success || domain.safeParse(value.replace(/^\./, '')).success,
+    'Expected an email address, a domain such as example.com, or .example.com for its subdomains',
+  );
+
+/** `-c` passes `a@x.com,b@x.com` or a JSON list as text; cdk.json may hold a real list. */
+function recipientList(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (text.startsWith('[')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return value;
+    }
+  }
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+}
+
 export const contextSchema = z
   .object({
     sesFromAddress: z.email(),
@@ -19,6 +45,10 @@ export const contextSchema = z
     throttleRateLimit: requestsPerSecond,
     throttleBurstLimit: requestsPerSecond,
     alarmEmail: z.union([z.literal(''), z.email()]).default(''),
+    /** Who SES receives mail for (an SES rule takes at most 100); mail to them becomes email leads. */
+    inboundRecipients: z.preprocess(recipientList, z.array(recipient).min(1).max(100)),
+    /** The public base URL providers call (a custom domain); empty means the API's own URL. */
+    publicBaseUrl: z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default(''),
   })
   .superRefine((context, issues) => {
     const fromDomain = context.sesFromAddress.split('@').at(-1)?.toLowerCase() ?? '';

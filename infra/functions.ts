@@ -7,7 +7,10 @@ import {
 } from '@leadflow/aws/resources';
 import { Duration } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { secretEnv } from '../packages/aws/src/secrets';
 import type { Email } from './email';
 import { LeadflowFunction } from './leadflow-function';
 import type { Queues } from './queues';
@@ -24,22 +27,38 @@ export interface FunctionsProps {
   readonly queues: Queues;
   readonly email: Email;
   readonly leadLinkBaseUrl: string;
+  /** Provider webhook secrets, read by ingest only. */
+  readonly channelSecrets: ISecret;
+  /** The public base URL providers call, when it is not the API's own (a custom domain). */
+  readonly publicBaseUrl?: string;
 }
 
-/** The three leadflow functions, each granted only what its handler does, wired to its queue. */
+/** Lambda retries a failed asynchronous invocation this often before the event goes to the DLQ. */
+export const ASYNC_RETRY_ATTEMPTS = 2;
+const DEAD_LETTER_RETENTION = Duration.days(14);
+
+/** The leadflow functions, each granted only what its handler does, wired to its queue or trigger. */
 export class Functions extends Construct {
   readonly byKey: Record<FunctionKey, LeadflowFunction>;
+  /** Where inbound-email events go once Lambda's asynchronous retries are exhausted. */
+  readonly inboundEmailDeadLetterQueue: Queue;
 
-  constructor(scope: Construct, id: string, { storage, queues, email, leadLinkBaseUrl }: FunctionsProps) {
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
+    const { storage, queues, email, leadLinkBaseUrl, channelSecrets, publicBaseUrl } = props;
 
     const ingest = new LeadflowFunction(this, 'Ingest', { name: 'ingest' })
       .bindTable(storage, { actions: ['PutItem', 'UpdateItem'], leadingKeys: INGEST_LEADING_KEYS })
-      .bindQueueSender(queues.byKey.leads.queue, env.leadsQueueUrl);
+      .bindQueueSender(queues.byKey.leads.queue, env.leadsQueueUrl)
+      .bindSecret(channelSecrets, secretEnv.secretArn);
+    if (publicBaseUrl) ingest.function.addEnvironment(env.publicBaseUrl, publicBaseUrl);
 
     const router = new LeadflowFunction(this, 'Router', { name: 'router' })
-      // Item reads and writes only: routing never queries or scans, and never deletes.
-      .bindTable(storage, { actions: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem'] })
+      // Item reads and writes; Query and DeleteItem only to move a merged contact's timeline into the
+      // survivor's partition. Never Scan.
+      .bindTable(storage, {
+        actions: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query', 'DeleteItem'],
+      })
       .bindQueueSender(queues.byKey.notifications.queue, env.notificationsQueueUrl);
 
     // DeleteItem is for Powertools idempotency records, which are removed when a send fails.
@@ -48,7 +67,24 @@ export class Functions extends Construct {
       .bindEmail(email);
     notifier.function.addEnvironment(env.leadLinkBaseUrl, leadLinkBaseUrl);
 
-    this.byKey = { ingest, router, notifier };
+    // Invoked by the SES receipt rule; the same door as ingest: submissions and counters, the leads queue.
+    this.inboundEmailDeadLetterQueue = new Queue(this, 'InboundEmailDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: DEAD_LETTER_RETENTION,
+    });
+    const inboundEmail = new LeadflowFunction(this, 'InboundEmail', {
+      name: 'inboundEmail',
+      deadLetterQueue: this.inboundEmailDeadLetterQueue,
+    })
+      .bindTable(storage, { actions: ['PutItem', 'UpdateItem'], leadingKeys: INGEST_LEADING_KEYS })
+      .bindQueueSender(queues.byKey.leads.queue, env.leadsQueueUrl);
+    inboundEmail.function.configureAsyncInvoke({
+      retryAttempts: ASYNC_RETRY_ATTEMPTS,
+      maxEventAge: Duration.hours(6),
+    });
+
+    this.byKey = { ingest, router, notifier, inboundEmail };
 
     for (const source of eventSources) {
       const { fifo } = queueDefinitions[source.queue];

@@ -1,10 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { bundling, env, type FunctionKey, functions } from '@leadflow/aws/resources';
-import { Duration } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Email } from './email';
@@ -35,6 +37,8 @@ export interface TableAccess {
 export interface LeadflowFunctionProps {
   /** Key in `functions` (resources.ts): picks the entry, timeout and memory, and names the service. */
   readonly name: FunctionKey;
+  /** For functions invoked asynchronously: where an event goes after Lambda's retries are exhausted. */
+  readonly deadLetterQueue?: IQueue;
 }
 
 /** A NodejsFunction with the house defaults: Node 24 on ARM, bundled ESM with source maps, own logs and role. */
@@ -43,7 +47,7 @@ export class LeadflowFunction extends Construct {
   readonly logGroup: LogGroup;
   readonly role: Role;
 
-  constructor(scope: Construct, id: string, { name }: LeadflowFunctionProps) {
+  constructor(scope: Construct, id: string, { name, deadLetterQueue }: LeadflowFunctionProps) {
     super(scope, id);
     const definition = functions[name];
 
@@ -64,6 +68,7 @@ export class LeadflowFunction extends Construct {
       memorySize: definition.memoryMb,
       role: this.role,
       logGroup: this.logGroup,
+      ...(deadLetterQueue ? { deadLetterQueue } : {}),
       // No tracer is bundled, so X-Ray would only add cost and an xray:* on * grant for a bare Lambda segment.
       tracing: Tracing.DISABLED,
       environment: {
@@ -106,6 +111,32 @@ export class LeadflowFunction extends Construct {
     this.function.addEnvironment(envName, queue.queueUrl);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    );
+    return this;
+  }
+
+  /** Sets the raw-mail bucket and prefix and grants s3:GetObject on objects under that prefix only. */
+  bindRawMail(bucket: IBucket, prefix: string): this {
+    this.function.addEnvironment(env.rawMailBucket, bucket.bucketName);
+    this.function.addEnvironment(env.rawMailPrefix, prefix);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects(`${prefix}*`)] }),
+    );
+    const bucketId = Stack.of(this).getLogicalId(bucket.node.defaultChild as CfnElement);
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+      reason:
+        'Object keys are SES message ids, known only when a message arrives; the grant is GetObject alone, ' +
+        'on the one bucket and under the receipt rule prefix only.',
+    });
+    return this;
+  }
+
+  /** Sets the secret's ARN under `envName` and grants secretsmanager:GetSecretValue on that secret only. */
+  bindSecret(secret: ISecret, envName: string): this {
+    this.function.addEnvironment(envName, secret.secretArn);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
     );
     return this;
   }

@@ -5,19 +5,23 @@ import type { LeadflowContext } from './context';
 import { Email } from './email';
 import { Functions } from './functions';
 import { IngestHttpApi } from './http-api';
+import { InboundEmail } from './inbound-email';
 import { Queues } from './queues';
+import { ChannelSecrets } from './secrets';
 import { Storage } from './storage';
 
 export interface LeadflowStackProps extends StackProps {
   readonly config: LeadflowContext;
 }
 
-/** Everything leadflow runs on: table, queues, functions, HTTP API, SES and alarms. */
+/** Everything leadflow runs on: table, queues, functions, HTTP API, SES sending and receiving, and alarms. */
 export class LeadflowStack extends Stack {
   readonly storage: Storage;
   readonly queues: Queues;
   readonly email: Email;
   readonly functions: Functions;
+  readonly channelSecrets: ChannelSecrets;
+  readonly inboundEmail: InboundEmail;
   readonly httpApi: IngestHttpApi;
   readonly alarms: Alarms;
 
@@ -30,11 +34,18 @@ export class LeadflowStack extends Stack {
       domain: config.sesIdentityDomain,
       fromAddress: config.sesFromAddress,
     });
+    this.channelSecrets = new ChannelSecrets(this, 'ChannelSecrets');
     this.functions = new Functions(this, 'Functions', {
       storage: this.storage,
       queues: this.queues,
       email: this.email,
       leadLinkBaseUrl: config.leadLinkBaseUrl,
+      channelSecrets: this.channelSecrets.secret,
+      ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
+    });
+    this.inboundEmail = new InboundEmail(this, 'InboundEmail', {
+      recipients: config.inboundRecipients,
+      handler: this.functions.byKey.inboundEmail,
     });
     this.httpApi = new IngestHttpApi(this, 'HttpApi', {
       handler: this.functions.byKey.ingest.function,
@@ -43,9 +54,12 @@ export class LeadflowStack extends Stack {
     });
     this.alarms = new Alarms(this, 'Alarms', {
       email: config.alarmEmail,
-      deadLetterQueues: Object.fromEntries(
-        Object.entries(this.queues.byKey).map(([key, pair]) => [key, pair.deadLetterQueue]),
-      ),
+      deadLetterQueues: {
+        ...Object.fromEntries(
+          Object.entries(this.queues.byKey).map(([key, pair]) => [key, pair.deadLetterQueue]),
+        ),
+        inboundEmail: this.functions.inboundEmailDeadLetterQueue,
+      },
       functions: Object.fromEntries(
         Object.entries(this.functions.byKey).map(([key, fn]) => [key, fn.function]),
       ),
@@ -72,6 +86,19 @@ export class LeadflowStack extends Stack {
     new CfnOutput(this, 'MailFromSpfRecord', {
       description: 'SPF record for the custom MAIL FROM domain',
       value: `${this.email.mailFromDomain} TXT "v=spf1 include:amazonses.com ~all"`,
+    });
+    new CfnOutput(this, 'InboundMxRecords', {
+      description:
+        'MX records that deliver mail for the inbound recipients to SES (a subdomain keeps your mailboxes)',
+      value: this.inboundEmail.mxRecords(config.inboundRecipients).join('; '),
+    });
+    new CfnOutput(this, 'ActivateReceiptRuleSet', {
+      description: 'Run once after the first deploy: one rule set is active per account and region',
+      value: `aws ses set-active-receipt-rule-set --rule-set-name ${this.inboundEmail.ruleSetName} --region ${this.region}`,
+    });
+    new CfnOutput(this, 'ChannelSecretsArn', {
+      description: 'Put the provider webhook secrets here (JSON; see README, channel secrets)',
+      value: this.channelSecrets.secret.secretArn,
     });
   }
 }

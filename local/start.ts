@@ -16,12 +16,13 @@ const system = await startLocalSystem({
   dynamoPort: Number(process.env.DYNAMODB_PORT ?? 8000),
   sqsPort: Number(process.env.SQS_PORT ?? 4566),
   sesPort: Number(process.env.SES_PORT ?? 8005),
+  smtpPort: Number(process.env.SMTP_PORT ?? 2525),
   dataDir: values.persist || process.env.LEADFLOW_PERSIST === 'true' ? values['data-dir'] : undefined,
   log: (line) => console.error(line),
 });
 
 console.log(
-  `leadflow ready in ${Math.round(performance.now() - started)} ms · API ${system.urls.api} · mailbox ${system.urls.mailbox} · DynamoDB ${system.urls.dynamodb} · SQS ${system.urls.sqs} · Ctrl-C stops everything`,
+  `leadflow ready in ${Math.round(performance.now() - started)} ms · API ${system.urls.api} · mailbox ${system.urls.mailbox} · DynamoDB ${system.urls.dynamodb} · SQS/S3 ${system.urls.sqs} · SMTP ${system.urls.smtp} · Ctrl-C stops everything`,
 );
 
 let stopping = false;

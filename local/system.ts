@@ -2,17 +2,27 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BucketAlreadyOwnedByYou,
+  CreateBucketCommand,
+  PutBucketLifecycleConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { serve } from '@hono/node-server';
-import { env, eventSources, functions, table } from '@leadflow/aws/resources';
+import { ObjectStore } from '@leadflow/aws';
+import { env, eventSources, functions, rawMailBucket, table } from '@leadflow/aws/resources';
 import sesModule from 'aws-ses-v2-local';
 import { startFauxqs } from 'fauxqs';
 import { Hono } from 'hono';
+import { config } from '../config';
 import { SqsEventSource, type SqsHandler } from './event-source';
+import { lambdaContext } from './lambda-context';
 import { provisionQueues, provisionTable } from './provision';
+import { type InboundEmailHandler, startLocalSmtp } from './smtp';
 
 export interface LocalSystemOptions {
   /** HTTP API port; 0 picks a free one. */
@@ -20,6 +30,8 @@ export interface LocalSystemOptions {
   readonly dynamoPort?: number;
   readonly sqsPort?: number;
   readonly sesPort?: number;
+  /** Local inbound SMTP port (SES receiving stand-in); 0 or unset picks a free one. */
+  readonly smtpPort?: number;
   /** Keep DynamoDB data in this folder instead of in memory. */
   readonly dataDir?: string | undefined;
   /** Names prefix, so several systems can share emulators. */
@@ -34,8 +46,10 @@ export interface LocalSystemOptions {
 }
 
 export interface LocalSystem {
-  readonly urls: { api: string; mailbox: string; dynamodb: string; sqs: string };
+  readonly urls: { api: string; mailbox: string; dynamodb: string; sqs: string; smtp: string };
   readonly tableName: string;
+  /** The local bucket (on fauxqs) the SMTP server stores raw inbound mail in, as SES's S3 action does. */
+  readonly rawMailBucket: string;
   readonly queues: Awaited<ReturnType<typeof provisionQueues>>;
   /** Environment the handlers run with; also what a test needs to build its own clients. */
   readonly env: Record<string, string>;
@@ -84,11 +98,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       sqs: fauxqs.address,
       mailbox: `http://127.0.0.1:${sesPort}`,
       api: '',
+      smtp: '',
     };
     const endpointEnv = {
       ...LOCAL_CREDENTIALS,
       AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
       AWS_ENDPOINT_URL_SQS: urls.sqs,
+      // fauxqs also emulates S3, on the same endpoint.
+      AWS_ENDPOINT_URL_S3: urls.sqs,
       AWS_ENDPOINT_URL_SESV2: options.sesEndpoint ?? urls.mailbox,
     };
     const dynamoClient = new DynamoDBClient({
@@ -102,15 +119,24 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       credentials: creds(),
       useQueueUrlAsEndpoint: false,
     });
+    const s3 = new S3Client({
+      endpoint: urls.sqs,
+      region: 'us-east-1',
+      credentials: creds(),
+      forcePathStyle: true,
+    });
     stops.push(() => {
       dynamoClient.destroy();
       sqs.destroy();
+      s3.destroy();
     });
 
     await waitFor(() => dynamoClient.send(new ListTablesCommand({})), 'DynamoDB Local', 20_000);
     const tableName = `${options.prefix ?? ''}${table.localName}`;
     await provisionTable(dynamoClient, table, tableName);
     const queues = await provisionQueues(sqs, options.prefix ?? '');
+    const bucketName = `${options.prefix ?? ''}${rawMailBucket.localName}`;
+    await provisionBucket(s3, bucketName);
 
     const handlerEnv: Record<string, string> = {
       ...endpointEnv,
@@ -119,6 +145,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [env.notificationsQueueUrl]: queues.notifications.url,
       [env.sesFromAddress]: process.env[env.sesFromAddress] ?? 'leads@example.com',
       [env.leadLinkBaseUrl]: process.env[env.leadLinkBaseUrl] ?? 'http://localhost:3000/leads',
+      [env.rawMailBucket]: bucketName,
+      [env.rawMailPrefix]: rawMailBucket.objectKeyPrefix,
       // Local provider secrets (documented in the README); a real deployment reads a Secrets Manager secret.
       TWILIO_AUTH_TOKEN: process.env.TWILIO_AUTH_TOKEN ?? 'local-twilio-auth-token',
       META_APP_SECRET: process.env.META_APP_SECRET ?? 'local-meta-app-secret',
@@ -132,15 +160,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     };
     // Handlers read their settings at import, like a Lambda cold start: set them first.
     Object.assign(process.env, handlerEnv);
-    const [ingest, router, notifier] = await Promise.all([
+    const [ingest, router, notifier, inboundEmail] = await Promise.all([
       import('../functions/ingest/handler'),
       import('../functions/router/handler'),
       import('../functions/notifier/handler'),
+      import('../functions/inbound-email/handler'),
     ]);
     const handlers: Record<keyof typeof functions, SqsHandler | undefined> = {
       ingest: undefined,
       router: router.handler as unknown as SqsHandler,
       notifier: notifier.handler as unknown as SqsHandler,
+      inboundEmail: undefined,
     };
 
     for (const source of eventSources) {
@@ -165,6 +195,23 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       stops.push(() => mapping.stop());
     }
 
+    // Inbound email: accept mail for the configured recipients' domains, like an SES domain rule.
+    const smtp = await startLocalSmtp({
+      port: options.smtpPort ?? 0,
+      acceptDomains: [
+        ...new Set(
+          (config.channels.email?.recipients ?? []).map((r) => r.split('@')[1]?.toLowerCase() ?? ''),
+        ),
+      ],
+      rawMail: new ObjectStore(s3, bucketName, rawMailBucket.objectKeyPrefix),
+      handler: inboundEmail.handler as unknown as InboundEmailHandler,
+      context: () =>
+        lambdaContext('inboundEmail', functions.inboundEmail.timeoutSeconds, functions.inboundEmail.memoryMb),
+      log,
+    });
+    stops.push(() => smtp.stop());
+    urls.smtp = smtp.url;
+
     const web = new Hono();
     web.get('/health', async (c) => {
       const checks = await Promise.allSettled([
@@ -173,8 +220,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         fetch(`${urls.mailbox}/health-check`).then((response) => {
           if (!response.ok) throw new Error(`SES local answered ${response.status}`);
         }),
+        smtpGreets(urls.smtp),
       ]);
-      const parts = { dynamodb: checks[0].status, sqs: checks[1].status, ses: checks[2].status };
+      const parts = {
+        dynamodb: checks[0].status,
+        sqs: checks[1].status,
+        ses: checks[2].status,
+        smtp: checks[3].status,
+      };
       const ok = checks.every((check) => check.status === 'fulfilled');
       return c.json({ status: ok ? 'ok' : 'degraded', parts }, ok ? 200 : 503);
     });
@@ -183,11 +236,35 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     stops.push(() => new Promise<void>((done) => server.close(() => done())));
     urls.api = `http://localhost:${(server.address() as AddressInfo).port}`;
 
-    return { urls, tableName, queues, env: handlerEnv, stop };
+    return { urls, tableName, rawMailBucket: bucketName, queues, env: handlerEnv, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** Creates the raw-mail bucket (if missing) with the expiry the stack gives it. */
+async function provisionBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
+  }
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            ID: 'ExpireRawMail',
+            Status: 'Enabled',
+            Filter: { Prefix: rawMailBucket.objectKeyPrefix },
+            Expiration: { Days: rawMailBucket.expirationDays },
+          },
+        ],
+      },
+    }),
+  );
 }
 
 function creds() {
@@ -242,6 +319,25 @@ async function listen(app: Hono, port: number): Promise<Server> {
   return new Promise((resolvePromise, reject) => {
     const server = serve({ fetch: app.fetch, port }, () => resolvePromise(server as Server));
     server.once('error', reject);
+  });
+}
+
+/** Resolves when the SMTP server at `url` (smtp://host:port) sends its 220 greeting. */
+function smtpGreets(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    const timer = setTimeout(() => socket.destroy(new Error('SMTP did not greet in 2 s')), 2000);
+    socket.once('data', (data) => {
+      clearTimeout(timer);
+      socket.end('QUIT\r\n');
+      if (data.toString('latin1').startsWith('220')) resolvePromise();
+      else reject(new Error('SMTP did not greet with 220'));
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 

@@ -374,7 +374,7 @@ describe('POST /v1/forms/{formId} end to end', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       status: 'ok',
-      parts: { dynamodb: 'fulfilled', sqs: 'fulfilled', ses: 'fulfilled' },
+      parts: { dynamodb: 'fulfilled', sqs: 'fulfilled', ses: 'fulfilled', smtp: 'fulfilled' },
     });
   });
 });

@@ -21,25 +21,26 @@ function alarmsOn(metricName: string) {
 }
 
 describe('alarms', () => {
+  // Each queue's DLQ, plus the inbound-email function's asynchronous-invocation DLQ.
+  const deadLetterQueues = () => [
+    ...queueKeys.map((key) => stack.queues.byKey[key].deadLetterQueue),
+    stack.functions.inboundEmailDeadLetterQueue,
+  ];
+
   it('has one alarm per DLQ, per function error, ingest throttles and API 5xx', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', queueKeys.length + functionKeys.length + 2);
-    expect(alarmsOn('ApproximateNumberOfMessagesVisible')).toHaveLength(queueKeys.length);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', queueKeys.length + 1 + functionKeys.length + 2);
+    expect(alarmsOn('ApproximateNumberOfMessagesVisible')).toHaveLength(queueKeys.length + 1);
     expect(alarmsOn('Errors')).toHaveLength(functionKeys.length);
     expect(alarmsOn('Throttles')).toHaveLength(1);
     expect(alarmsOn('5xx')).toHaveLength(1);
   });
 
   it('fires on the first message in any DLQ within a minute', () => {
-    for (const key of queueKeys) {
+    for (const queue of deadLetterQueues()) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SQS',
         MetricName: 'ApproximateNumberOfMessagesVisible',
-        Dimensions: [
-          {
-            Name: 'QueueName',
-            Value: { 'Fn::GetAtt': [logicalId(stack.queues.byKey[key].deadLetterQueue), 'QueueName'] },
-          },
-        ],
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(queue), 'QueueName'] } }],
         Statistic: 'Maximum',
         Period: 60,
         Threshold: 1,

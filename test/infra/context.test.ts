@@ -22,9 +22,14 @@ describe('context', () => {
     ['throttleRateLimit', 0],
     ['throttleBurstLimit', 'lots'],
     ['alarmEmail', 'oncall'],
+    ['inboundRecipients', ''],
+    ['inboundRecipients', []],
+    ['inboundRecipients', 'sales@example.com, not a recipient'],
+    ['inboundRecipients', '["sales@example.com"'],
+    ['publicBaseUrl', 'http://api.example.com'],
   ] as const)('fails fast naming leadflow:%s when it is %j', (key, value) => {
     expect(() => createApp({ context: { ...testContext, [key]: value } })).toThrow(
-      new RegExp(`leadflow:${key}:`),
+      new RegExp(`leadflow:${key}(\\.\\d+)?:`),
     );
   });
 
@@ -37,5 +42,33 @@ describe('context', () => {
     expect(() =>
       contextSchema.parse({ ...testContext, sesFromAddress: 'alerts@mail.example.com' }),
     ).not.toThrow();
+  });
+
+  it.each([
+    ['a JSON list', ['sales@example.com', 'leads.example.com']],
+    ['a comma-separated -c value', 'sales@example.com, leads.example.com'],
+    ['a JSON list passed as -c text', '["sales@example.com","leads.example.com"]'],
+  ])('reads inbound recipients from %s', (_, value) => {
+    expect(contextSchema.parse({ ...testContext, inboundRecipients: value }).inboundRecipients).toEqual([
+      'sales@example.com',
+      'leads.example.com',
+    ]);
+  });
+
+  it('accepts a subdomain wildcard recipient and an https public base URL', () => {
+    const parsed = contextSchema.parse({
+      ...testContext,
+      inboundRecipients: '.example.com',
+      publicBaseUrl: 'https://api.example.com',
+    });
+    expect(parsed).toMatchObject({
+      inboundRecipients: ['.example.com'],
+      publicBaseUrl: 'https://api.example.com',
+    });
+  });
+
+  it('treats a missing publicBaseUrl as none', () => {
+    const { publicBaseUrl: _, ...rest } = testContext;
+    expect(contextSchema.parse(rest).publicBaseUrl).toBe('');
   });
 });

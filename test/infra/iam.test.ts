@@ -1,3 +1,4 @@
+import { rawMailBucket } from '@leadflow/aws/resources';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INGEST_LEADING_KEYS } from '../../infra/functions';
@@ -25,11 +26,14 @@ const queueArn = (key: 'leads' | 'notifications') => ({
   'Fn::GetAtt': [logicalId(stack.queues.byKey[key].queue), 'Arn'],
 });
 
-function statements(fn: 'ingest' | 'router' | 'notifier'): PolicyStatementJson[] {
+type FunctionName = 'ingest' | 'router' | 'notifier' | 'inboundEmail';
+const ALL: readonly FunctionName[] = ['ingest', 'router', 'notifier', 'inboundEmail'];
+
+function statements(fn: FunctionName): PolicyStatementJson[] {
   return statementsOf(template, logicalId(stack.functions.byKey[fn].role));
 }
 
-function serviceActions(fn: 'ingest' | 'router' | 'notifier', service: string): string[] {
+function serviceActions(fn: FunctionName, service: string): string[] {
   return statements(fn)
     .flatMap(actionsOf)
     .filter((action) => action.startsWith(`${service}:`))
@@ -40,20 +44,30 @@ const globToRegExp = (glob: string) =>
   new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
 
 describe('every function role', () => {
-  it.each(['ingest', 'router', 'notifier'] as const)('%s uses no AWS managed policy', (fn) => {
+  it.each(ALL)('%s uses no AWS managed policy', (fn) => {
     const role = template.findResources('AWS::IAM::Role')[logicalId(stack.functions.byKey[fn].role)];
     expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
     expect(role?.Properties.Policies).toBeUndefined();
   });
 
-  it.each(['ingest', 'router', 'notifier'] as const)('%s has no wildcard action or resource', (fn) => {
+  it.each(ALL)('%s has no wildcard action, and no wildcard resource but raw-mail object keys', (fn) => {
     for (const statement of statements(fn)) {
       expect(actionsOf(statement).some((action) => action.includes('*'))).toBe(false);
-      expect(JSON.stringify(statement.Resource)).not.toContain('*');
+      // Only S3 object ARNs may end in a wildcard, and only under the receipt rule's prefix.
+      const resource = JSON.stringify(statement.Resource).replace(`/${rawMailBucket.objectKeyPrefix}*`, '');
+      expect(resource).not.toContain('*');
     }
   });
 
-  it.each(['ingest', 'router', 'notifier'] as const)('%s may write only to its own log group', (fn) => {
+  it.each(['ingest', 'router', 'notifier'] as const)('%s cannot read raw mail', (fn) => {
+    expect(serviceActions(fn, 's3')).toEqual([]);
+  });
+
+  it.each(['router', 'notifier', 'inboundEmail'] as const)('%s cannot read the channel secrets', (fn) => {
+    expect(serviceActions(fn, 'secretsmanager')).toEqual([]);
+  });
+
+  it.each(ALL)('%s may write only to its own log group', (fn) => {
     expect(statements(fn)).toContainEqual(
       expect.objectContaining({
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -110,18 +124,82 @@ describe('ingest (public)', () => {
     expect(serviceActions('ingest', 'ses')).toEqual([]);
     expect(serviceActions('ingest', 'kms')).toEqual([]);
   });
+
+  it('may read only the channel secret, with GetSecretValue alone', () => {
+    expect(serviceActions('ingest', 'secretsmanager')).toEqual(['secretsmanager:GetSecretValue']);
+    expect(statements('ingest')).toContainEqual({
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: { Ref: logicalId(stack.channelSecrets.secret) },
+    });
+  });
+});
+
+describe('inbound-email (invoked by SES)', () => {
+  it('may only put and update items under the submission and counter partitions, like ingest', () => {
+    expect(statements('inboundEmail')).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      Resource: table,
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...INGEST_LEADING_KEYS] } },
+    });
+    expect(serviceActions('inboundEmail', 'dynamodb')).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  });
+
+  it('may read raw mail objects under the receipt rule prefix, and nothing else in S3', () => {
+    expect(serviceActions('inboundEmail', 's3')).toEqual(['s3:GetObject']);
+    expect(statements('inboundEmail')).toContainEqual({
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            { 'Fn::GetAtt': [logicalId(stack.inboundEmail.bucket), 'Arn'] },
+            `/${rawMailBucket.objectKeyPrefix}*`,
+          ],
+        ],
+      },
+    });
+  });
+
+  it('sends only to the leads queue and to its own dead-letter queue', () => {
+    const sends = statements('inboundEmail').filter((statement) =>
+      actionsOf(statement).includes('sqs:SendMessage'),
+    );
+    expect(sends.map((statement) => statement.Resource)).toEqual(
+      expect.arrayContaining([
+        queueArn('leads'),
+        { 'Fn::GetAtt': [logicalId(stack.functions.inboundEmailDeadLetterQueue), 'Arn'] },
+      ]),
+    );
+    expect(sends).toHaveLength(2);
+    expect(serviceActions('inboundEmail', 'sqs')).not.toContain('sqs:ReceiveMessage');
+  });
+
+  it('has no SES, KMS or table-read access', () => {
+    expect(serviceActions('inboundEmail', 'ses')).toEqual([]);
+    expect(serviceActions('inboundEmail', 'kms')).toEqual([]);
+    expect(serviceActions('inboundEmail', 'dynamodb')).not.toContain('dynamodb:GetItem');
+  });
 });
 
 describe('router', () => {
-  it('reads and writes single items on the table only, without Query, Scan or DeleteItem', () => {
+  it('reads and writes items on the table only (Query and DeleteItem for merges), never Scan or an index', () => {
     expect(statements('router')).toContainEqual({
       Effect: 'Allow',
-      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      Action: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:Query',
+        'dynamodb:DeleteItem',
+      ],
       Resource: table,
     });
-    expect(serviceActions('router', 'dynamodb')).not.toContain('dynamodb:Query');
     expect(serviceActions('router', 'dynamodb')).not.toContain('dynamodb:Scan');
-    expect(serviceActions('router', 'dynamodb')).not.toContain('dynamodb:DeleteItem');
+    expect(serviceActions('router', 'dynamodb')).not.toContain('dynamodb:BatchWriteItem');
   });
 
   it('consumes the leads queue and sends only to the notifications queue', () => {

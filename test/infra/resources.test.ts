@@ -5,6 +5,7 @@ import type { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LeadflowStack } from '../../infra/stack';
+import { secretEnv } from '../../packages/aws/src/secrets';
 import { BUILD_TIMEOUT_MS, build, logicalId, testContext } from './support';
 
 let app: App;
@@ -70,8 +71,8 @@ describe('table', () => {
 });
 
 describe('queues', () => {
-  it('creates each queue and its DLQ, and nothing else', () => {
-    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2);
+  it('creates each queue and its DLQ, the inbound-email DLQ, and nothing else', () => {
+    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2 + 1);
   });
 
   it.each(queueKeys)('%s redrives to its own DLQ after maxReceiveCount receives', (key) => {
@@ -114,8 +115,9 @@ describe('queues', () => {
   });
 
   it('denies non-TLS access to every queue', () => {
-    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2);
-    for (const id of queueKeys.flatMap((key) => [queueId(key), dlqId(key)])) {
+    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2 + 1);
+    const inboundEmailDlq = logicalId(stack.functions.inboundEmailDeadLetterQueue);
+    for (const id of [...queueKeys.flatMap((key) => [queueId(key), dlqId(key)]), inboundEmailDlq]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
         PolicyDocument: {
@@ -178,7 +180,7 @@ describe('event sources', () => {
 });
 
 describe('functions', () => {
-  it('creates the three functions and nothing else', () => {
+  it('creates one function per definition in resources.ts and nothing else', () => {
     template.resourceCountIs('AWS::Lambda::Function', functionKeys.length);
   });
 
@@ -210,9 +212,10 @@ describe('functions', () => {
   });
 
   it.each([
-    ['ingest', [env.tableName, env.leadsQueueUrl]],
+    ['ingest', [env.tableName, env.leadsQueueUrl, secretEnv.secretArn]],
     ['router', [env.tableName, env.notificationsQueueUrl]],
     ['notifier', [env.tableName, env.sesFromAddress, env.sesConfigurationSet, env.leadLinkBaseUrl]],
+    ['inboundEmail', [env.tableName, env.leadsQueueUrl, env.rawMailBucket, env.rawMailPrefix]],
   ] as const)('%s gets exactly the app variables it reads', (key, names) => {
     const variables = resource(functionId(key)).Properties.Environment as {
       Variables: Record<string, unknown>;

@@ -12,6 +12,8 @@ export const testContext = {
   throttleRateLimit: 50,
   throttleBurstLimit: 100,
   alarmEmail: '',
+  inboundRecipients: ['sales@example.com'],
+  publicBaseUrl: '',
 } as const satisfies RawContext;
 
 /** CDK's own switch to skip esbuild, for tests that do not look at the code. */

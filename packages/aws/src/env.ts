@@ -11,6 +11,9 @@ const schemas = {
   sesConfigurationSet: z.string().optional(),
   leadLinkBaseUrl: z.url(),
   publicBaseUrl: z.url().optional(),
+  // S3 bucket naming rules: 3-63 lowercase letters, digits, dots and dashes.
+  rawMailBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/),
+  rawMailPrefix: z.string().max(1024).default(''),
 } satisfies Record<EnvKey, z.ZodType>;
 
 type EnvOf<K extends EnvKey> = { [P in K]: z.infer<(typeof schemas)[P]> };

@@ -4,6 +4,7 @@ export * from './env';
 export * from './keys';
 export * from './leads';
 export * from './mailer';
+export * from './objects';
 export * from './queue';
 export * from './secrets';
 export * from './submissions';

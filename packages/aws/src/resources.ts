@@ -82,6 +82,8 @@ export const functions = {
   ingest: { entry: 'functions/ingest/handler.ts', timeoutSeconds: 10, memoryMb: 512 },
   router: { entry: 'functions/router/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
   notifier: { entry: 'functions/notifier/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
+  /** Invoked by the SES receipt rule (async): reads the raw message from S3, stores and queues the capture. */
+  inboundEmail: { entry: 'functions/inbound-email/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionKey = keyof typeof functions;
@@ -131,6 +133,22 @@ export const eventSources = [
   },
 ] as const satisfies readonly EventSourceDefinition[];
 
+export interface BucketDefinition {
+  /** Name used locally; on AWS the CDK generates a physical name. */
+  readonly localName: string;
+  /** Where SES's S3 action writes each message: `<prefix><SES messageId>`. */
+  readonly objectKeyPrefix: string;
+  /** Raw messages are deleted after this many days; the capture lives on in the table. */
+  readonly expirationDays: number;
+}
+
+/** Raw inbound email (MIME) as SES stores it, read once by the inbound-email function. */
+export const rawMailBucket: BucketDefinition = {
+  localName: 'leadflow-raw-mail',
+  objectKeyPrefix: 'inbound/',
+  expirationDays: 90,
+};
+
 /**
  * Partition-key prefixes the public ingest function may write (`dynamodb:LeadingKeys`): submissions
  * and counters, as laid out in keys.ts. A test checks keys.ts still agrees.
@@ -150,6 +168,10 @@ export const env = {
   leadLinkBaseUrl: 'LEAD_LINK_BASE_URL',
   /** The public base URL of the HTTP API (Twilio signs the full URL it calls). */
   publicBaseUrl: 'PUBLIC_BASE_URL',
+  /** The bucket the SES receipt rule stores raw inbound mail in. */
+  rawMailBucket: 'RAW_MAIL_BUCKET',
+  /** The receipt rule's object key prefix (`inbound/`). */
+  rawMailPrefix: 'RAW_MAIL_PREFIX',
 } as const;
 
 /**

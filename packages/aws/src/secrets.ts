@@ -46,7 +46,12 @@ export async function loadChannelSecrets(
     const secrets = client();
     try {
       const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
-      raw = JSON.parse(SecretString ?? '{}');
+      // An empty string means "not set", as for environment variables: a template can list every key.
+      raw = Object.fromEntries(
+        Object.entries(JSON.parse(SecretString ?? '{}') as Record<string, unknown>).filter(
+          ([, value]) => value !== '',
+        ),
+      );
     } finally {
       secrets.destroy();
     }

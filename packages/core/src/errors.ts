@@ -23,6 +23,12 @@ export class NotFoundError extends LeadflowError {
   readonly code = 'not_found';
 }
 
+/** A webhook whose signature or secret token does not match: nothing is stored. */
+export class ForbiddenError extends LeadflowError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+}
+
 export class ValidationError extends LeadflowError {
   readonly status = 422;
   readonly code = 'validation_failed';

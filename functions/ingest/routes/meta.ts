@@ -1,0 +1,98 @@
+import {
+  type CaptureEvent,
+  ForbiddenError,
+  META_SIGNATURE_HEADER,
+  messageGroupId,
+  metaCaptures,
+  metaChallengeResponse,
+  NotFoundError,
+  PayloadTooLargeError,
+  parseMetaWebhook,
+  verifyMetaSignature,
+} from '@leadflow/core';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { acceptCapture, naturalKey } from '../accept';
+import type { IngestDeps } from '../deps';
+
+/** A delivery batches up to 1,000 updates; this leaves room for that and refuses anything absurd. */
+const MAX_DELIVERY_BYTES = 4 * 1024 * 1024;
+const PATH = '/v1/webhooks/meta';
+
+/**
+ * Meta's Graph webhooks for WhatsApp Cloud API, Messenger and Instagram: the `hub.challenge`
+ * handshake (GET) and signed deliveries (POST), each message stored before the 200.
+ */
+export function metaRoutes(deps: IngestDeps): Hono {
+  const app = new Hono();
+  const clock = deps.clock ?? (() => new Date());
+
+  app.get(PATH, (c) => {
+    const verifyToken = deps.secrets?.metaVerifyToken;
+    if (!verifyToken || !deps.config.channels.meta) throw notConfigured();
+    const challenge = metaChallengeResponse(
+      {
+        mode: c.req.query('hub.mode'),
+        verifyToken: c.req.query('hub.verify_token'),
+        challenge: c.req.query('hub.challenge'),
+      },
+      verifyToken,
+    );
+    if (challenge === undefined) throw new ForbiddenError('The verify token does not match.');
+    deps.observe?.({ outcome: 'verified', source: 'meta', status: 200 });
+    return c.text(challenge, 200);
+  });
+
+  app.post(
+    PATH,
+    bodyLimit({
+      maxSize: MAX_DELIVERY_BYTES,
+      onError: () => {
+        throw new PayloadTooLargeError(`The body is larger than the ${MAX_DELIVERY_BYTES}-byte limit.`);
+      },
+    }),
+    async (c) => {
+      const appSecret = deps.secrets?.metaAppSecret;
+      const source = deps.config.channels.meta;
+      if (!appSecret || !source) throw notConfigured();
+      const receivedAt = clock();
+      // The signature covers the exact bytes Meta sent: verify them before anything reads the JSON.
+      const rawBody = new Uint8Array(await c.req.arrayBuffer());
+      if (!verifyMetaSignature(rawBody, c.req.header(META_SIGNATURE_HEADER), appSecret)) {
+        throw new ForbiddenError('The X-Hub-Signature-256 header does not match the body.');
+      }
+      const delivery = metaCaptures(parseMetaWebhook(rawBody), source, { newId: deps.newId, receivedAt });
+      await acceptInOrder(deps, delivery.captures);
+      if (delivery.invalid > 0) deps.observe?.({ outcome: 'invalid_item', source: 'meta', status: 200 });
+      if (delivery.captures.length === 0) deps.observe?.({ outcome: 'ignored', source: 'meta', status: 200 });
+      return c.text('EVENT_RECEIVED', 200);
+    },
+  );
+  return app;
+}
+
+/**
+ * Stores every capture of a batch before the 200. One person's messages are accepted one after the
+ * other, so they reach their FIFO group in the order they were written; different people in parallel.
+ */
+async function acceptInOrder(
+  deps: IngestDeps,
+  captures: readonly (CaptureEvent & { externalId: string })[],
+): Promise<void> {
+  const byPerson = new Map<string, (CaptureEvent & { externalId: string })[]>();
+  for (const capture of captures) {
+    const group = messageGroupId(capture.contact, capture.handles);
+    byPerson.set(group, [...(byPerson.get(group) ?? []), capture]);
+  }
+  await Promise.all(
+    [...byPerson.values()].map(async (mine) => {
+      for (const capture of mine) {
+        await acceptCapture(deps, capture, naturalKey(capture.channel, capture.externalId), 'meta');
+      }
+    }),
+  );
+}
+
+function notConfigured(): NotFoundError {
+  return new NotFoundError('The Meta channel is not configured.');
+}

@@ -1,0 +1,172 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { CaptureEvent } from '../capture';
+import type { ChannelSource } from '../config';
+import { MalformedBodyError } from '../errors';
+import { cleanLine, cleanText, normalizePhone } from '../normalize';
+
+/** The header Telegram echoes the `secret_token` of setWebhook in. */
+export const TELEGRAM_SECRET_HEADER = 'x-telegram-bot-api-secret-token';
+
+const MAX_NAME = 200;
+const MAX_MESSAGE = 10_000;
+
+/** True when the header carries the bot's secret token; compared in constant time. */
+export function verifyTelegramSecretToken(header: string | null | undefined, secretToken: string): boolean {
+  if (header === undefined || header === null || header === '') return false;
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(header), digest(secretToken));
+}
+
+// Content fields are read leniently (`.catch(undefined)`): Telegram adds fields and types over time,
+// and an update we cannot fully read is still a person writing to us.
+const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+
+const userSchema = z.object({
+  id: z.number().int(),
+  is_bot: z.boolean(),
+  first_name: z.string(),
+  last_name: z.string().optional(),
+  username: z.string().optional(),
+  language_code: z.string().optional(),
+});
+
+const messageSchema = z.object({
+  message_id: z.number().int(),
+  from: userSchema.optional(),
+  chat: z.object({ id: z.number().int(), type: z.string() }),
+  date: z.number().int(),
+  text: z.string().optional(),
+  caption: z.string().optional(),
+  contact: lenient(
+    z.object({
+      phone_number: z.string(),
+      first_name: z.string(),
+      last_name: z.string().optional(),
+      user_id: z.number().int().optional(),
+    }),
+  ),
+  photo: lenient(z.array(z.unknown())),
+  document: lenient(z.object({ file_name: z.string().optional() })),
+  voice: lenient(z.object({})),
+  audio: lenient(z.object({ title: z.string().optional() })),
+  video: lenient(z.object({})),
+  video_note: lenient(z.object({})),
+  sticker: lenient(z.object({ emoji: z.string().optional() })),
+  location: lenient(z.object({ latitude: z.number(), longitude: z.number() })),
+});
+export type TelegramMessage = z.infer<typeof messageSchema>;
+
+/** The Update object; only `message` is a lead, every other kind of update is acknowledged and dropped. */
+export const telegramUpdateSchema = z.object({
+  update_id: z.number().int(),
+  message: messageSchema.optional(),
+  edited_message: z.unknown().optional(),
+});
+export type TelegramUpdate = z.infer<typeof telegramUpdateSchema>;
+
+/** Parses a verified webhook body; throws MalformedBodyError (400) when it is not an Update. */
+export function parseTelegramUpdate(rawBody: Uint8Array): TelegramUpdate {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(rawBody));
+  } catch (cause) {
+    throw new MalformedBodyError('The body is not valid UTF-8 JSON.', [], { cause });
+  }
+  const parsed = telegramUpdateSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new MalformedBodyError(
+      'The body is not a Telegram Update.',
+      parsed.error.issues.map((issue) => ({
+        field: issue.path.join('.') || 'body',
+        code: issue.code,
+        message: issue.message,
+      })),
+      { cause: parsed.error },
+    );
+  }
+  return parsed.data;
+}
+
+export interface TelegramCaptureContext {
+  readonly newId: () => string;
+  readonly receivedAt: Date;
+}
+
+/**
+ * The capture for an update, or undefined when it is not a lead: no `message` (edits, callbacks,
+ * membership changes), a message from a bot, or one without a sender (channel posts).
+ */
+export function telegramCapture(
+  update: TelegramUpdate,
+  source: ChannelSource,
+  context: TelegramCaptureContext,
+): (CaptureEvent & { readonly externalId: string }) | undefined {
+  const message = update.message;
+  const from = message?.from;
+  if (!message || !from || from.is_bot) return undefined;
+  const name = cleanLine([from.first_name, from.last_name].filter(Boolean).join(' ')).slice(0, MAX_NAME);
+  // Only the sender's own number (shared with the request_contact button) identifies them; a contact
+  // card of someone else must not merge two people, so it only shows in the message.
+  const own = message.contact && message.contact.user_id === from.id ? message.contact : undefined;
+  const phone = own ? telegramPhone(own.phone_number, source) : undefined;
+  return {
+    version: 1,
+    submissionId: context.newId(),
+    channel: 'telegram',
+    sourceId: 'bot',
+    teamId: source.teamId,
+    receivedAt: context.receivedAt.toISOString(),
+    language: source.language,
+    contact: { ...(name ? { name } : {}), ...(phone ? { phone } : {}) },
+    message: clip(describeTelegram(message)),
+    consent: false,
+    urgent: false,
+    answers: {},
+    source: { utm: {} },
+    externalId: String(update.update_id),
+    handles: { telegram: String(from.id) },
+    conversationId: `telegram:${message.chat.id}`,
+  };
+}
+
+/**
+ * Telegram reports shared numbers with or without the leading `+`: read it in the channel's region
+ * first (a national number), then as international digits.
+ */
+export function telegramPhone(raw: string, source: ChannelSource): string | undefined {
+  const national = normalizePhone(raw, source.defaultRegion);
+  if (national.ok) return national.value;
+  const digits = raw.trim();
+  if (!/^\d{6,15}$/.test(digits)) return undefined;
+  const international = normalizePhone(`+${digits}`, source.defaultRegion);
+  return international.ok ? international.value : undefined;
+}
+
+/** What the manager reads for a Telegram message. */
+export function describeTelegram(message: TelegramMessage): string {
+  const caption = message.caption?.trim() ? ` ${message.caption}` : '';
+  if (message.text?.trim()) return message.text;
+  if (message.contact) {
+    const card = [message.contact.first_name, message.contact.last_name, message.contact.phone_number]
+      .filter(Boolean)
+      .join(' ');
+    return `[contact: ${card}]`;
+  }
+  if (message.photo) return `[photo]${caption}`;
+  if (message.document) {
+    return `[document${message.document.file_name ? `: ${message.document.file_name}` : ''}]${caption}`;
+  }
+  if (message.voice) return '[voice message]';
+  if (message.audio) return `[audio]${caption}`;
+  if (message.video) return `[video]${caption}`;
+  if (message.video_note) return '[video message]';
+  if (message.sticker) return `[sticker${message.sticker.emoji ? ` ${message.sticker.emoji}` : ''}]`;
+  if (message.location) return `[location: ${message.location.latitude},${message.location.longitude}]`;
+  return message.caption?.trim() ? message.caption : '[message]';
+}
+
+function clip(text: string): string {
+  const chars = Array.from(cleanText(text));
+  return chars.length > MAX_MESSAGE ? `${chars.slice(0, MAX_MESSAGE - 1).join('')}…` : chars.join('');
+}

@@ -1,0 +1,409 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { CallDetails, CaptureEvent } from '../capture';
+import type { ChannelSource } from '../config';
+import { type FieldIssue, ValidationError } from '../errors';
+import { cleanLine, cleanText, normalizePhone } from '../normalize';
+
+/** Form parameters as Twilio posts them; a repeated name carries every value. */
+export type TwilioParams = Readonly<Record<string, string | readonly string[]>>;
+
+/** What a channel adapter needs besides the provider's payload to build a capture. */
+export interface TelephonyCaptureContext {
+  readonly submissionId: string;
+  readonly receivedAt: Date;
+  /** The channel's entry in `config.channels`: team, language, default phone region. */
+  readonly source: ChannelSource;
+}
+
+/** Parses an application/x-www-form-urlencoded body, keeping repeated names as lists. */
+export function parseTwilioForm(body: string): Record<string, string | string[]> {
+  const params: Record<string, string | string[]> = Object.create(null);
+  for (const [name, value] of new URLSearchParams(body)) {
+    const existing = params[name];
+    if (existing === undefined) params[name] = value;
+    else if (typeof existing === 'string') params[name] = [existing, value];
+    else existing.push(value);
+  }
+  return params;
+}
+
+/**
+ * X-Twilio-Signature: HMAC-SHA1 with the auth token over the full URL followed by every POST
+ * parameter sorted by name, as name + value with no separators, base64. Repeated values are
+ * sorted (and deduplicated) the way Twilio's own helper libraries do.
+ */
+export function twilioSignature(authToken: string, url: string, params: TwilioParams): string {
+  let data = url;
+  for (const name of Object.keys(params).sort()) {
+    const value = params[name] ?? '';
+    const values = typeof value === 'string' ? [value] : [...new Set(value)].sort();
+    for (const item of values) data += name + item;
+  }
+  return createHmac('sha1', authToken).update(data, 'utf8').digest('base64');
+}
+
+/**
+ * Verifies X-Twilio-Signature in constant time. The URL is tried as given and with the scheme's
+ * default port added or removed, since Twilio signs the URL exactly as it was configured.
+ */
+export function verifyTwilioSignature(
+  authToken: string,
+  signature: string | undefined,
+  url: string,
+  params: TwilioParams,
+): boolean {
+  if (!signature) return false;
+  const given = Buffer.from(signature, 'utf8');
+  let valid = false;
+  for (const candidate of defaultPortVariants(url)) {
+    const expected = Buffer.from(twilioSignature(authToken, candidate, params), 'utf8');
+    // Evaluate every candidate: which variant matched is no secret, but there is no need to reveal it.
+    if (expected.length === given.length && timingSafeEqual(expected, given)) valid = true;
+  }
+  return valid;
+}
+
+function defaultPortVariants(url: string): string[] {
+  const match = /^(https?):\/\/([^/?#]*)(.*)$/is.exec(url);
+  if (!match) return [url];
+  const [, scheme = '', authority = '', rest = ''] = match;
+  const defaultPort = scheme.toLowerCase() === 'https' ? '443' : '80';
+  const port = /^(.*):(\d+)$/.exec(authority);
+  if (!port) return [url, `${scheme}://${authority}:${defaultPort}${rest}`];
+  return port[2] === defaultPort ? [url, `${scheme}://${port[1]}${rest}`] : [url];
+}
+
+/** What the edge knows about the request, to rebuild the URL the provider called. */
+export interface RequestUrlParts {
+  /** The URL as this process received it. */
+  readonly url: string;
+  readonly forwardedProto?: string | undefined;
+  readonly forwardedHost?: string | undefined;
+  readonly host?: string | undefined;
+}
+
+/**
+ * The public URL Twilio signed: `publicBaseUrl` + path + query when configured (the reliable way
+ * behind a custom domain or a proxy); otherwise the request URL with the scheme of
+ * X-Forwarded-Proto and the host of X-Forwarded-Host or Host, as API Gateway and tunnels set them.
+ */
+export function publicRequestUrl(request: RequestUrlParts, publicBaseUrl?: string): string {
+  const received = new URL(request.url);
+  const pathAndQuery = `${received.pathname}${received.search}`;
+  if (publicBaseUrl) return `${publicBaseUrl.replace(/\/+$/, '')}${pathAndQuery}`;
+  const forwarded = request.forwardedProto?.split(',')[0]?.trim().toLowerCase();
+  const scheme = forwarded === 'http' || forwarded === 'https' ? forwarded : received.protocol.slice(0, -1);
+  const host =
+    request.forwardedHost?.split(',')[0]?.trim() ||
+    request.host?.trim() ||
+    received.host ||
+    received.hostname;
+  return `${scheme}://${host}${pathAndQuery}`;
+}
+
+const sid = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be a 34-character ${prefix}… SID`);
+const seconds = z
+  .string()
+  .regex(/^\d{1,9}$/, 'must be a whole number of seconds')
+  .transform(Number);
+
+/** The parameters of a Twilio voice request: incoming call, status callback, <Record> or <Dial> action. */
+export const twilioVoiceParamsSchema = z.object({
+  CallSid: sid('CA'),
+  AccountSid: sid('AC'),
+  From: z.string().default(''),
+  To: z.string().default(''),
+  CallStatus: z.string().min(1),
+  Direction: z.string().optional(),
+  CallDuration: seconds.optional(),
+  /** Set on status callbacks only; absent on the TwiML requests (incoming call, verb actions). */
+  CallbackSource: z.string().optional(),
+  AnsweredBy: z.string().optional(),
+  RecordingUrl: z.string().optional(),
+  RecordingSid: sid('RE').optional(),
+  RecordingDuration: seconds.optional(),
+  /** On a <Dial> action: how the leg to the team's phone ended. */
+  DialCallStatus: z.string().optional(),
+  DialCallDuration: seconds.optional(),
+});
+export type TwilioVoiceParams = z.infer<typeof twilioVoiceParamsSchema>;
+
+/** The parameters of an inbound Twilio SMS/MMS webhook. */
+export const twilioSmsParamsSchema = z.object({
+  MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'must be a 34-character SM… or MM… SID'),
+  AccountSid: sid('AC'),
+  From: z.string().min(1),
+  To: z.string().default(''),
+  Body: z.string().max(10_000).default(''),
+  NumMedia: z
+    .string()
+    .regex(/^\d{1,2}$/)
+    .transform(Number)
+    .default(0),
+});
+export type TwilioSmsParams = z.infer<typeof twilioSmsParamsSchema>;
+
+/** Final statuses in which nobody picked up. */
+const MISSED_STATUSES = new Set(['no-answer', 'busy', 'failed', 'canceled']);
+const PENDING_STATUSES = new Set(['queued', 'initiated', 'ringing', 'in-progress']);
+
+export type MissedCallReason = 'no-answer' | 'busy' | 'failed' | 'canceled' | 'voicemail' | 'machine';
+
+/** What a voice request means for leadflow. */
+export type TwilioVoiceStage =
+  /** The Voice URL request for a new call: answer with the voicemail greeting, capture nothing yet. */
+  | { readonly stage: 'incoming' }
+  /** A non-final status callback (queued, ringing, in-progress): nothing to capture. */
+  | { readonly stage: 'progress' }
+  | { readonly stage: 'missed'; readonly reason: MissedCallReason }
+  | { readonly stage: 'answered' };
+
+/**
+ * Classifies a voice request. Missed: a final no-answer/busy/failed/canceled (of the call, or of a
+ * <Dial> leg to the team), a recording on a call nobody answered (the <Record> action of our
+ * voicemail), or a completed call answered by a machine (AMD). Answered: any other completed call.
+ */
+export function classifyTwilioVoice(params: TwilioVoiceParams): TwilioVoiceStage {
+  const status = params.DialCallStatus ?? params.CallStatus;
+  if (MISSED_STATUSES.has(status)) return { stage: 'missed', reason: status as MissedCallReason };
+  const statusCallback = params.CallbackSource !== undefined;
+  if (params.RecordingUrl && !statusCallback && params.DialCallStatus === undefined) {
+    return { stage: 'missed', reason: 'voicemail' };
+  }
+  if (status === 'completed') {
+    return params.AnsweredBy?.startsWith('machine_')
+      ? { stage: 'missed', reason: 'machine' }
+      : { stage: 'answered' };
+  }
+  if (!statusCallback && params.DialCallStatus === undefined && PENDING_STATUSES.has(status)) {
+    return { stage: 'incoming' };
+  }
+  return { stage: 'progress' };
+}
+
+/**
+ * The natural key of a voice event: the call and its status (the <Dial> leg's status on a Dial
+ * action), plus the recording when there is one, so a retried callback is recognised while each
+ * distinct final status of a call is its own event.
+ */
+export function twilioVoiceExternalId(params: TwilioVoiceParams): string {
+  const status = params.DialCallStatus === undefined ? params.CallStatus : `dial-${params.DialCallStatus}`;
+  return [params.CallSid, status, params.RecordingSid].filter(Boolean).join(':');
+}
+
+export type TwilioOutcome =
+  | { readonly kind: 'none'; readonly stage: TwilioVoiceStage }
+  /** A final event we cannot turn into a lead: the caller's number is withheld or not a phone. */
+  | { readonly kind: 'no_caller'; readonly stage: TwilioVoiceStage }
+  | {
+      readonly kind: 'capture';
+      readonly stage: TwilioVoiceStage;
+      readonly capture: CaptureEvent;
+      readonly externalId: string;
+    };
+
+/** Validates Twilio's parameters, naming each bad one as a field issue (422). */
+export function parseTwilioParams<T extends z.ZodType>(schema: T, params: TwilioParams): z.infer<T> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) {
+    const first = typeof value === 'string' ? value : value[0];
+    if (first !== undefined) flat[name] = first;
+  }
+  const parsed = schema.safeParse(flat);
+  if (parsed.success) return parsed.data;
+  const fields: FieldIssue[] = parsed.error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || '(body)',
+    code: issue.code,
+    message: issue.message,
+  }));
+  throw new ValidationError('The webhook parameters are not what Twilio sends.', fields);
+}
+
+/** Turns a voice request into a phone_call capture when it is a final event worth a lead or a timeline entry. */
+export function captureTwilioVoice(params: TwilioParams, context: TelephonyCaptureContext): TwilioOutcome {
+  const voice = parseTwilioParams(twilioVoiceParamsSchema, params);
+  const stage = classifyTwilioVoice(voice);
+  if (stage.stage === 'incoming' || stage.stage === 'progress') return { kind: 'none', stage };
+
+  // On an outbound call (the team calling the lead), the person is the called party.
+  const outbound = voice.Direction?.startsWith('outbound') ?? false;
+  const region = context.source.defaultRegion;
+  const person = normalizePhone(outbound ? voice.To : voice.From, region);
+  if (!person.ok) return { kind: 'no_caller', stage };
+  const business = phoneOrLine(outbound ? voice.From : voice.To, region);
+
+  const missed = stage.stage === 'missed';
+  const recordingUrl = webUrl(voice.RecordingUrl);
+  const durationSeconds = voice.DialCallDuration ?? voice.CallDuration;
+  const call: CallDetails = {
+    sid: voice.CallSid,
+    status: voice.DialCallStatus ?? voice.CallStatus,
+    ...(voice.Direction ? { direction: voice.Direction } : {}),
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+    ...(recordingUrl ? { recordingUrl } : {}),
+    missed,
+    ...(business ? { to: business } : {}),
+  };
+  const externalId = twilioVoiceExternalId(voice);
+  return {
+    kind: 'capture',
+    stage,
+    externalId,
+    capture: {
+      ...telephonyCaptureBase(context, externalId),
+      channel: 'phone_call',
+      sourceId: business || 'twilio',
+      contact: { phone: person.value },
+      message: callMessage(stage, call, voice.RecordingDuration),
+      urgent: missed,
+      conversationId: `phone:${person.value}`,
+      call,
+    },
+  };
+}
+
+const MISSED_TEXT: Record<MissedCallReason, string> = {
+  'no-answer': 'Missed call (no answer)',
+  busy: 'Missed call (line busy)',
+  failed: 'Missed call (could not connect)',
+  canceled: 'Missed call (caller hung up before it was answered)',
+  voicemail: 'Missed call, voicemail left',
+  machine: 'Missed call, reached voicemail',
+};
+
+function callMessage(
+  stage: TwilioVoiceStage,
+  call: CallDetails,
+  recordingSeconds: number | undefined,
+): string {
+  const lines: string[] = [];
+  if (stage.stage === 'missed') {
+    const length =
+      stage.reason === 'voicemail' && recordingSeconds !== undefined ? ` (${recordingSeconds} s)` : '';
+    lines.push(`${MISSED_TEXT[stage.reason]}${length} — call back.`);
+    if (call.recordingUrl) lines.push(`Voicemail: ${call.recordingUrl}`);
+  } else {
+    const length = call.durationSeconds === undefined ? '' : ` (${call.durationSeconds} s)`;
+    lines.push(`Call answered${length}.`);
+    if (call.recordingUrl) lines.push(`Recording: ${call.recordingUrl}`);
+  }
+  return lines.join('\n');
+}
+
+/** Attachments beyond this many are counted, not listed. */
+const MAX_LISTED_MEDIA = 10;
+
+/** Turns an inbound SMS/MMS into an sms capture; `no_caller` when the sender is not a phone number. */
+export function captureTwilioSms(
+  params: TwilioParams,
+  context: TelephonyCaptureContext,
+):
+  | { readonly kind: 'no_caller' }
+  | { readonly kind: 'capture'; readonly capture: CaptureEvent; readonly externalId: string } {
+  const sms = parseTwilioParams(twilioSmsParamsSchema, params);
+  const region = context.source.defaultRegion;
+  const person = normalizePhone(sms.From, region);
+  if (!person.ok) return { kind: 'no_caller' };
+  const business = phoneOrLine(sms.To, region);
+
+  const first = (name: string) => {
+    const value = params[name];
+    return typeof value === 'string' ? value : value?.[0];
+  };
+  const media: string[] = [];
+  for (let index = 0; index < Math.min(sms.NumMedia, MAX_LISTED_MEDIA); index++) {
+    const url = webUrl(first(`MediaUrl${index}`));
+    if (!url) continue;
+    const type = cleanLine(first(`MediaContentType${index}`) ?? '').slice(0, 100);
+    media.push(`${type || 'file'}: ${url}`);
+  }
+  const body = cleanText(sms.Body);
+  const note =
+    sms.NumMedia > 0
+      ? [`[${sms.NumMedia} attachment${sms.NumMedia === 1 ? '' : 's'}]`, ...media].join('\n')
+      : '';
+  const message = [body, note].filter((part) => part !== '').join('\n\n');
+  return {
+    kind: 'capture',
+    externalId: sms.MessageSid,
+    capture: {
+      ...telephonyCaptureBase(context, sms.MessageSid),
+      channel: 'sms',
+      sourceId: business || 'twilio',
+      contact: { phone: person.value },
+      ...(message === '' ? {} : { message }),
+      urgent: false,
+      conversationId: `sms:${person.value}`,
+    },
+  };
+}
+
+/** The fields every telephony capture shares: ids, team and language of the channel, no consent, the natural key. */
+export function telephonyCaptureBase(context: TelephonyCaptureContext, externalId: string) {
+  return {
+    version: 1 as const,
+    submissionId: context.submissionId,
+    teamId: context.source.teamId,
+    receivedAt: context.receivedAt.toISOString(),
+    language: context.source.language,
+    consent: false,
+    answers: {},
+    source: { utm: {} },
+    externalId,
+  };
+}
+
+/** A business number as E.164 when it is one, else the cleaned value (a client: or sip: address). */
+function phoneOrLine(raw: string, region: ChannelSource['defaultRegion']): string {
+  const phone = normalizePhone(raw, region);
+  return phone.ok ? phone.value : cleanLine(raw).slice(0, 100);
+}
+
+function webUrl(value: string | undefined): string | undefined {
+  if (!value || value.length > 2_000 || !URL.canParse(value)) return undefined;
+  const url = new URL(value);
+  return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : undefined;
+}
+
+const XML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+};
+
+/** Escapes text for XML element content and attribute values. */
+export function escapeTwiml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => XML_ESCAPES[char] as string);
+}
+
+/** A complete TwiML document; no verbs means `<Response/>` (Twilio ends the call or sends nothing). */
+export function twiml(verbs = ''): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>${verbs === '' ? '<Response/>' : `<Response>${verbs}</Response>`}`;
+}
+
+/**
+ * The answer to an incoming call: a greeting, then a voicemail of up to two minutes. <Record> has
+ * no action, so Twilio posts the recording back to this same URL, which answers with a goodbye.
+ */
+export function voicemailTwiml(): string {
+  return twiml(
+    '<Say>Thank you for calling. We cannot take your call right now. Please leave your name, your number and a short message after the tone, and we will call you back.</Say>' +
+      '<Record maxLength="120" playBeep="true"/>' +
+      '<Say>We did not receive a message. Goodbye.</Say>',
+  );
+}
+
+/** After the voicemail was recorded, while the caller is still on the line. */
+export function voicemailThanksTwiml(): string {
+  return twiml('<Say>Thank you. We will call you back soon. Goodbye.</Say><Hangup/>');
+}
+
+/** The TwiML answer to an inbound SMS: the auto-reply when there is one, else nothing. */
+export function smsReplyTwiml(reply: string | undefined): string {
+  const text = reply === undefined ? '' : cleanText(reply);
+  return twiml(text === '' ? '' : `<Message>${escapeTwiml(text)}</Message>`);
+}
