@@ -1,4 +1,6 @@
+import type { z } from 'zod';
 import {
+  type FieldIssue,
   MalformedBodyError,
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
@@ -109,4 +111,37 @@ function collect(entries: Iterable<[string, string]>): FieldMap {
   const map: FieldMap = Object.create(null);
   for (const [name, values] of Object.entries(fields)) map[name] = values.join(', ');
   return map;
+}
+
+/** Decodes a UTF-8 JSON body; MalformedBodyError (400) for bytes that are not. */
+export function decodeJson(raw: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+  } catch (cause) {
+    throw new MalformedBodyError('The body is not valid UTF-8 JSON.', [], { cause });
+  }
+}
+
+/** zod issues as the field errors API clients get. */
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || 'body',
+    code: issue.code,
+    message: issue.message,
+  }));
+}
+
+/**
+ * Decodes and validates a JSON webhook body. A schema failure becomes `invalid(message, issues)`:
+ * 400 for a provider envelope we do not recognise, 422 for a documented body with bad fields.
+ */
+export function parseJsonBody<T>(
+  raw: Uint8Array,
+  schema: z.ZodType<T>,
+  message: string,
+  invalid: typeof MalformedBodyError | typeof ValidationError = MalformedBodyError,
+): T {
+  const parsed = schema.safeParse(decodeJson(raw));
+  if (parsed.success) return parsed.data;
+  throw new invalid(message, fieldIssues(parsed.error), { cause: parsed.error });
 }

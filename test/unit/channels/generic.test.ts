@@ -230,7 +230,7 @@ describe('generic events', () => {
       }
       throw new Error('expected a validation error');
     };
-    expect(fieldsOf([])).toEqual(['(body)']);
+    expect(fieldsOf([])).toEqual(['body']);
     expect(fieldsOf({ type: 'fax', from: {} })).toEqual(['id', 'type']);
     expect(fieldsOf({ id: 'e1', type: 'call', from: { phone: '12' } })).toEqual(['from.phone']);
     expect(fieldsOf({ id: 'e1', type: 'sms', from: { email: 'a@example.com' } })).toEqual(['from.phone']);

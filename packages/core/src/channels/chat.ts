@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_BODY_BYTES } from '../body';
+import { decodeJson, MAX_BODY_BYTES } from '../body';
 import { type CaptureEvent, sha256 } from '../capture';
 import type { ChatWidget } from '../config';
 import {
@@ -57,12 +57,7 @@ export function parseChatBody(contentType: string | undefined, rawBody: Uint8Arr
       `The body is ${rawBody.byteLength} bytes; the limit is ${MAX_BODY_BYTES}.`,
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(rawBody));
-  } catch (cause) {
-    throw new MalformedBodyError('The body is not valid UTF-8 JSON.', [], { cause });
-  }
+  const value = decodeJson(rawBody);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new MalformedBodyError('The JSON body must be an object.');
   }

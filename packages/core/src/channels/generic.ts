@@ -1,8 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { parseJsonBody } from '../body';
 import type { CallDetails, CaptureEvent } from '../capture';
 import type { GenericSource } from '../config';
-import { type FieldIssue, MalformedBodyError, ValidationError } from '../errors';
+import { type FieldIssue, ValidationError } from '../errors';
 import { cleanLine, cleanText, normalizeEmail, normalizeName, normalizePhone } from '../normalize';
 import { type TelephonyCaptureContext, telephonyCaptureBase } from './twilio';
 
@@ -111,23 +112,12 @@ export function verifyGenericWebhook(input: {
 
 /** Parses the raw body into a generic event: 400 for bytes that are not JSON, 422 naming each bad field. */
 export function parseGenericEvent(body: Uint8Array): GenericEvent {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
-  } catch (cause) {
-    throw new MalformedBodyError('The body is not valid UTF-8 JSON.', [], { cause });
-  }
-  const parsed = genericEventSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  throw new ValidationError('The event is missing fields or has invalid ones.', issuesOf(parsed.error));
-}
-
-function issuesOf(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(body)',
-    code: issue.code,
-    message: issue.message,
-  }));
+  return parseJsonBody(
+    body,
+    genericEventSchema,
+    'The event is missing fields or has invalid ones.',
+    ValidationError,
+  );
 }
 
 const MISSED_CALL_STATUSES = new Set(['no-answer', 'busy', 'failed', 'canceled', 'voicemail', 'missed']);

@@ -1,9 +1,10 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { parseJsonBody } from '../body';
 import type { CaptureEvent } from '../capture';
 import type { ChannelSource } from '../config';
-import { MalformedBodyError } from '../errors';
 import { cleanLine, cleanText, normalizePhone } from '../normalize';
+import { secretsEqual } from '../secrets';
 
 /** The header Meta signs every webhook POST with: `sha256=<hex HMAC-SHA256 of the raw body>`. */
 export const META_SIGNATURE_HEADER = 'x-hub-signature-256';
@@ -160,25 +161,7 @@ export type MetaWebhook = z.infer<typeof metaWebhookSchema>;
 
 /** Parses a verified webhook body; throws MalformedBodyError (400) when it is not Meta's envelope. */
 export function parseMetaWebhook(rawBody: Uint8Array): MetaWebhook {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(rawBody));
-  } catch (cause) {
-    throw new MalformedBodyError('The body is not valid UTF-8 JSON.', [], { cause });
-  }
-  const parsed = metaWebhookSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new MalformedBodyError(
-      'The body is not a Meta webhook.',
-      parsed.error.issues.map((issue) => ({
-        field: issue.path.join('.') || 'body',
-        code: issue.code,
-        message: issue.message,
-      })),
-      { cause: parsed.error },
-    );
-  }
-  return parsed.data;
+  return parseJsonBody(rawBody, metaWebhookSchema, 'The body is not a Meta webhook.');
 }
 
 /** A capture together with the provider's natural key of the message (wamid, mid). */
@@ -399,10 +382,4 @@ function base(
 function clip(text: string): string {
   const chars = Array.from(cleanText(text));
   return chars.length > MAX_MESSAGE ? `${chars.slice(0, MAX_MESSAGE - 1).join('')}…` : chars.join('');
-}
-
-/** Constant-time equality of two secrets of any length (compared as SHA-256 digests). */
-function secretsEqual(given: string, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }

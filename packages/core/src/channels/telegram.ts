@@ -1,9 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { parseJsonBody } from '../body';
 import type { CaptureEvent } from '../capture';
 import type { ChannelSource } from '../config';
-import { MalformedBodyError } from '../errors';
 import { cleanLine, cleanText, normalizePhone } from '../normalize';
+import { secretsEqual } from '../secrets';
 
 /** The header Telegram echoes the `secret_token` of setWebhook in. */
 export const TELEGRAM_SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -14,8 +14,7 @@ const MAX_MESSAGE = 10_000;
 /** True when the header carries the bot's secret token; compared in constant time. */
 export function verifyTelegramSecretToken(header: string | null | undefined, secretToken: string): boolean {
   if (header === undefined || header === null || header === '') return false;
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  return timingSafeEqual(digest(header), digest(secretToken));
+  return secretsEqual(header, secretToken);
 }
 
 // Content fields are read leniently (`.catch(undefined)`): Telegram adds fields and types over time,
@@ -67,25 +66,7 @@ export type TelegramUpdate = z.infer<typeof telegramUpdateSchema>;
 
 /** Parses a verified webhook body; throws MalformedBodyError (400) when it is not an Update. */
 export function parseTelegramUpdate(rawBody: Uint8Array): TelegramUpdate {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(rawBody));
-  } catch (cause) {
-    throw new MalformedBodyError('The body is not valid UTF-8 JSON.', [], { cause });
-  }
-  const parsed = telegramUpdateSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new MalformedBodyError(
-      'The body is not a Telegram Update.',
-      parsed.error.issues.map((issue) => ({
-        field: issue.path.join('.') || 'body',
-        code: issue.code,
-        message: issue.message,
-      })),
-      { cause: parsed.error },
-    );
-  }
-  return parsed.data;
+  return parseJsonBody(rawBody, telegramUpdateSchema, 'The body is not a Telegram Update.');
 }
 
 export interface TelegramCaptureContext {

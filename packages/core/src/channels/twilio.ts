@@ -1,8 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { fieldIssues } from '../body';
 import type { CallDetails, CaptureEvent } from '../capture';
 import type { ChannelSource } from '../config';
-import { type FieldIssue, ValidationError } from '../errors';
+import { ValidationError } from '../errors';
 import { cleanLine, cleanText, normalizePhone } from '../normalize';
 
 /** Form parameters as Twilio posts them; a repeated name carries every value. */
@@ -213,12 +214,7 @@ export function parseTwilioParams<T extends z.ZodType>(schema: T, params: Twilio
   }
   const parsed = schema.safeParse(flat);
   if (parsed.success) return parsed.data;
-  const fields: FieldIssue[] = parsed.error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(body)',
-    code: issue.code,
-    message: issue.message,
-  }));
-  throw new ValidationError('The webhook parameters are not what Twilio sends.', fields);
+  throw new ValidationError('The webhook parameters are not what Twilio sends.', fieldIssues(parsed.error));
 }
 
 /** Turns a voice request into a phone_call capture when it is a final event worth a lead or a timeline entry. */
