@@ -222,6 +222,7 @@ async function measureBundles(runs: number) {
             [env.notificationsQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench',
             [env.sesFromAddress]: 'leads@example.com',
             [env.leadLinkBaseUrl]: 'https://crm.example.com/leads',
+            [env.rawMailBucket]: 'bench-raw-mail',
           },
           encoding: 'utf8',
         },
@@ -276,7 +277,7 @@ try {
     const took = stats(mine.map((batch) => batch.ms));
     const perRecord = stats(mine.map((batch) => batch.ms / batch.records));
     console.log(
-      `  ${name.padEnd(9)} ${String(mine.length).padStart(4)} batches of ${size.toFixed(1)} records; batch p50 ${ms(took.p50)} p95 ${ms(took.p95)}; per record p50 ${ms(perRecord.p50)}`,
+      `  ${name.padEnd(12)} ${String(mine.length).padStart(4)} batches of ${size.toFixed(1)} records; batch p50 ${ms(took.p50)} p95 ${ms(took.p95)}; per record p50 ${ms(perRecord.p50)}`,
     );
   }
   console.log(
@@ -284,7 +285,7 @@ try {
   );
   console.log('\nfunctions (bundled as deployed; cold init = median import time in a fresh Node process)');
   for (const row of await measureBundles(Number(values['init-runs']))) {
-    console.log(`  ${row.name.padEnd(9)} ${row.kib.toFixed(0).padStart(5)} KiB   init ${ms(row.init)}`);
+    console.log(`  ${row.name.padEnd(12)} ${row.kib.toFixed(0).padStart(5)} KiB   init ${ms(row.init)}`);
   }
 } finally {
   await system.stop();
