@@ -20,8 +20,8 @@ const processor = new BatchProcessor(EventType.SQS);
 
 const idempotency = new IdempotencyConfig({
   eventKeyJmesPath: 'notificationId',
-  // A week covers SQS retention (4 days) plus the DLQ redrive someone may run later.
-  expiresAfterSeconds: 7 * 24 * 60 * 60,
+  // Longer than a message can live: 4 days on the queue, then 14 in the DLQ before a redrive.
+  expiresAfterSeconds: 19 * 24 * 60 * 60,
 });
 
 /** Sends one notification at most once per notification id, however often the queue delivers it. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { getTimeline, nextCursor, resolveContact, routeCapture, SubmissionStore } from '@leadflow/aws';
 import {
   type CaptureEvent,
@@ -325,5 +326,114 @@ describe('one customer across channels', () => {
       limit: 1,
     });
     expect(newest.map((entry) => entry.summary)).toEqual([listed[2]?.summary]);
+  });
+});
+
+describe('merge fences', () => {
+  it('finishes a merge a crashed router fenced, and routes the fenced contact’s identities to the survivor', async () => {
+    const p = person('fence');
+    const byPhone = await routeCapture(
+      deps(),
+      capture({ phone: p.e164 }, { channel: 'sms', message: 'first' }),
+    );
+    const byEmail = await routeCapture(deps(), capture({ email: p.email, emailKey: p.emailKey }));
+    // The state a router leaves when it dies right after the fence: the loser takes no writes.
+    await system.doc.send(
+      new UpdateCommand({
+        TableName: system.tableName,
+        Key: { pk: `CONTACT#${byEmail.contactId}`, sk: 'PROFILE' },
+        UpdateExpression: 'SET mergingInto = :survivor, mergingAt = :at',
+        ExpressionAttributeValues: { ':survivor': byPhone.contactId, ':at': new Date().toISOString() },
+      }),
+    );
+    await system.doc.send(
+      new UpdateCommand({
+        TableName: system.tableName,
+        Key: { pk: `CONTACT#${byPhone.contactId}`, sk: 'PROFILE' },
+        UpdateExpression: 'ADD pendingMerges :loser',
+        ExpressionAttributeValues: { ':loser': new Set([byEmail.contactId]) },
+      }),
+    );
+
+    // The next capture by the fenced contact's email lands on the survivor and completes the merge.
+    const next = await routeCapture(
+      deps(),
+      capture({ email: p.email, emailKey: p.emailKey }, { message: 'again' }),
+    );
+    expect(next.contactId).toBe(byPhone.contactId);
+    const items = await system.items();
+    expect(items.find((i) => i.pk === `CONTACT#${byEmail.contactId}` && i.sk === 'PROFILE')?.mergedInto).toBe(
+      byPhone.contactId,
+    );
+    expect(items.filter((i) => i.pk === `CONTACT#${byEmail.contactId}` && i.sk !== 'PROFILE')).toHaveLength(
+      0,
+    );
+    expect(items.find((i) => i.pk === `IDENT#email:${p.emailKey}`)?.contactId).toBe(byPhone.contactId);
+    const survivor = items.find((i) => i.pk === `CONTACT#${byPhone.contactId}` && i.sk === 'PROFILE');
+    expect(survivor?.pendingMerges).toBeUndefined();
+    const timeline = items.filter(
+      (i) => i.pk === `CONTACT#${byPhone.contactId}` && String(i.sk).startsWith('TL#'),
+    );
+    expect(timeline.filter((i) => i.channel !== 'system')).toHaveLength(3);
+    expect(timeline.filter((i) => i.channel === 'system')).toHaveLength(1);
+  });
+
+  it('never merges two contacts into each other when routers race', async () => {
+    const p = person('cycle');
+    await routeCapture(deps(), capture({ phone: p.e164 }, { channel: 'sms', message: 'a' }));
+    await routeCapture(deps(), capture({ email: p.email, emailKey: p.emailKey }));
+    const both = () => capture({ email: p.email, emailKey: p.emailKey, phone: p.e164 });
+    const results = await Promise.allSettled([routeCapture(deps(), both()), routeCapture(deps(), both())]);
+    const routed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(routed.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(routed.map((r) => r.contactId)).size).toBe(1);
+    const items = await system.items();
+    const profiles = items.filter(
+      (i) => i.sk === 'PROFILE' && (i.identities as Set<string> | undefined)?.has(`phone:${p.e164}`),
+    );
+    const live = profiles.filter((i) => !i.mergedInto && !i.mergingInto);
+    expect(live).toHaveLength(1);
+    expect(items.find((i) => i.pk === `IDENT#email:${p.emailKey}`)?.contactId).toBe(live[0]?.contactId);
+  });
+});
+
+describe('conversation guard', () => {
+  it('opens one lead when two first messages of one conversation of a returning contact race', async () => {
+    const p = person('guard');
+    const handles = { telegram: `tg-${p.emailKey}` };
+    await routeCapture(deps(), capture({ email: p.email, emailKey: p.emailKey }));
+    await routeCapture(
+      deps(),
+      capture(
+        { email: p.email, emailKey: p.emailKey },
+        { channel: 'telegram', handles, message: 'link', consent: false },
+      ),
+    );
+    const message = (text: string) =>
+      capture(
+        {},
+        {
+          channel: 'telegram',
+          handles,
+          conversationId: `telegram:race-${p.emailKey}`,
+          message: text,
+          consent: false,
+        },
+      );
+    const routed = await Promise.all([
+      routeCapture(deps(), message('one')),
+      routeCapture(deps(), message('two')),
+    ]);
+    expect(routed.map((r) => r.mode).sort()).toEqual(['lead', 'message']);
+    expect(new Set(routed.map((r) => r.leadId)).size).toBe(1);
+  });
+
+  it('acknowledges a contact at most once a day, and records it', async () => {
+    const p = person('ackonce');
+    const sent: Notification[] = [];
+    await routeCapture(deps(sent), capture({ email: p.email, emailKey: p.emailKey }));
+    await routeCapture(deps(sent), capture({ email: p.email, emailKey: p.emailKey }));
+    expect(sent.filter((n) => n.kind === 'acknowledgement')).toHaveLength(1);
+    expect(sent.filter((n) => n.kind === 'manager_alert')).toHaveLength(2);
   });
 });

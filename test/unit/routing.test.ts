@@ -53,8 +53,14 @@ describe('roundRobin', () => {
     expect(eligibleManagers(withLeaver).map((manager) => manager.id)).toEqual(['alice', 'carol']);
   });
 
-  it('refuses a team without active managers', () => {
-    expect(() => roundRobin(team([{ id: 'alice', active: false }]), 1)).toThrow(/no active managers/);
+  it('refuses a team without active managers, in the config and at routing time', () => {
+    expect(() => team([{ id: 'alice', active: false }])).toThrow(/at least one active manager/);
+    const valid = team([{ id: 'alice' }]);
+    const unchecked: Team = {
+      ...valid,
+      managers: valid.managers.map((manager) => ({ ...manager, active: false })),
+    };
+    expect(() => roundRobin(unchecked, 1)).toThrow(/no active managers/);
   });
 
   it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 1])(

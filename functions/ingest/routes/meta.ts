@@ -81,7 +81,7 @@ async function acceptInOrder(
 ): Promise<void> {
   const byPerson = new Map<string, (CaptureEvent & { externalId: string })[]>();
   for (const capture of captures) {
-    const group = messageGroupId(capture.contact, capture.handles);
+    const group = messageGroupId(capture.contact, capture.handles, capture.conversationId);
     byPerson.set(group, [...(byPerson.get(group) ?? []), capture]);
   }
   await Promise.all(

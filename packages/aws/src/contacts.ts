@@ -16,9 +16,15 @@ export interface ContactProfile {
   readonly createdAt: string;
   readonly ownerId?: string;
   readonly mergedInto?: string;
+  /** Set first when a merge starts: the contact takes no new writes while it is moved. */
+  readonly mergingInto?: string;
+  readonly mergingAt?: string;
+  /** On a survivor: merges fenced but not yet finished. */
+  readonly pendingMerges?: Set<string>;
   readonly identities?: Set<string>;
   /** Open conversations: conversation id → the lead it belongs to and its last message time. */
   readonly conversations?: Record<string, { leadId: string; lastAt: string }>;
+  readonly lastAcknowledgedAt?: string;
 }
 
 export interface MergeRecord {
@@ -34,6 +40,14 @@ export interface ResolvedContact {
   readonly profile?: ContactProfile;
   /** Contacts this capture proved to be the same person, merged into `contactId`. */
   readonly merged?: MergeRecord;
+}
+
+/** A contact that is being merged, or was, takes no new writes: they belong to the survivor. */
+export const NOT_MERGING = 'attribute_not_exists(mergedInto) AND attribute_not_exists(mergingInto)';
+
+/** Another router fenced one of the contacts first; resolution starts over with fresh reads. */
+class MergeFenceConflict extends Error {
+  override readonly name = 'MergeFenceConflict';
 }
 
 /** Thrown when identities keep changing under us; the message is retried by the queue. */
@@ -78,8 +92,18 @@ export async function resolveContact(
       const survivor = chooseSurvivor(profiles);
       const losers = profiles.filter((profile) => profile.contactId !== survivor.contactId);
       contactId = survivor.contactId;
-      if (losers.length > 0) {
+      try {
+        // A merge a crashed router fenced but did not finish is finished first.
+        for (const pending of survivor.pendingMerges ?? []) {
+          const loser = await getProfile(doc, tableName, pending);
+          if (loser) await mergeInto(doc, tableName, survivor, loser, options.now);
+        }
         for (const loser of losers) await mergeInto(doc, tableName, survivor, loser, options.now);
+      } catch (error) {
+        if (error instanceof MergeFenceConflict) continue;
+        throw error;
+      }
+      if (losers.length > 0) {
         merged = { survivorId: survivor.contactId, mergedIds: losers.map((loser) => loser.contactId) };
       }
     }
@@ -110,7 +134,7 @@ export async function resolveContact(
                       TableName: tableName,
                       Key: keys.contact(contactId),
                       ...addIdentities(details, unclaimed, options.now),
-                      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(mergedInto)',
+                      ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
                     },
                   },
               ...unclaimed.map((identity) => ({
@@ -147,7 +171,7 @@ export async function getProfile(
   return Item as ContactProfile | undefined;
 }
 
-/** Profiles of the claiming contacts, following `mergedInto` to the contact that absorbed each. */
+/** Profiles of the claiming contacts, following `mergedInto`/`mergingInto` to the contact absorbing each. */
 async function readLiveProfiles(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -161,7 +185,8 @@ async function readLiveProfiles(
     profiles.forEach((profile, index) => {
       if (!profile)
         throw new Error(`Contact ${contactIds[index]} is referenced by an identity but does not exist`);
-      if (profile.mergedInto) pending.push(profile.mergedInto);
+      const absorbedBy = profile.mergedInto ?? profile.mergingInto;
+      if (absorbedBy) pending.push(absorbedBy);
       else live.set(profile.contactId, profile);
     });
   }
@@ -185,10 +210,13 @@ export function chooseSurvivor(profiles: readonly ContactProfile[]): ContactProf
 }
 
 /**
- * Moves everything of `loser` into `survivor`: leads and timeline entries are copied before they are
- * deleted, identities are re-pointed, the survivor gains the loser's emails, phones and handles, the
- * loser is marked `mergedInto`, and the merge is recorded on the survivor's timeline. Every step can
- * be repeated, so a crash midway is finished by the retry.
+ * Moves everything of `loser` into `survivor`. First a fence, atomically: the loser is marked
+ * `mergingInto` (so routing writes to it fail and are retried against the survivor) and the survivor
+ * records the pending merge; refused when either side is already being merged, so two routers can never
+ * merge A into B and B into A. Then leads and timeline entries are copied before they are deleted,
+ * identities are re-pointed, the survivor gains the loser's emails, phones, handles and open
+ * conversations, the merge is recorded on its timeline, the loser is marked `mergedInto`, and the pending
+ * mark is cleared last. Every step can be repeated: a crash midway is finished by the next resolution.
  */
 async function mergeInto(
   doc: DynamoDBDocumentClient,
@@ -197,7 +225,53 @@ async function mergeInto(
   loser: ContactProfile,
   now: string,
 ): Promise<void> {
+  const ids = { ':survivor': survivor.contactId, ':loser': new Set([loser.contactId]) };
+  try {
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.contact(loser.contactId),
+              UpdateExpression: 'SET mergingInto = :survivor, mergingAt = if_not_exists(mergingAt, :now)',
+              ConditionExpression:
+                'attribute_exists(pk) AND attribute_not_exists(mergedInto) AND (attribute_not_exists(mergingInto) OR mergingInto = :survivor)',
+              ExpressionAttributeValues: { ':survivor': survivor.contactId, ':now': now },
+            },
+          },
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.contact(survivor.contactId),
+              UpdateExpression: 'ADD pendingMerges :loser',
+              ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
+              ExpressionAttributeValues: { ':loser': ids[':loser'] },
+            },
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (error instanceof TransactionCanceledException && isConditionalConflict(error)) {
+      // Already merged by an earlier attempt: only the pending mark may be left to clear.
+      const current = await getProfile(doc, tableName, loser.contactId);
+      if (current?.mergedInto === survivor.contactId) {
+        await clearPending(doc, tableName, survivor.contactId, loser.contactId);
+        return;
+      }
+      throw new MergeFenceConflict(
+        `Contact ${loser.contactId} or ${survivor.contactId} is being merged elsewhere`,
+      );
+    }
+    throw error;
+  }
+
+  // Read after the fence: nothing can be added to the loser any more, so this copy is complete.
   const items = await queryContact(doc, tableName, loser.contactId);
+  const profile = (items.find((item) => item.sk === 'PROFILE') ?? {}) as ContactProfile &
+    Record<string, unknown>;
+  const mergeAt = profile.mergingAt ?? now;
   const owner = survivor.ownerId;
   for (const item of items) {
     if (item.sk === 'PROFILE') continue;
@@ -212,7 +286,7 @@ async function mergeInto(
     await doc.send(new PutCommand({ TableName: tableName, Item: moved }));
     await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: item.pk, sk: item.sk } }));
   }
-  const identities = [...(loser.identities ?? [])];
+  const identities = [...(profile.identities ?? [])];
   for (const identity of identities) {
     await doc
       .send(
@@ -229,9 +303,11 @@ async function mergeInto(
         if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
       });
   }
-  const profile = items.find((item) => item.sk === 'PROFILE') ?? {};
+
   const additions: string[] = [];
-  const values: Record<string, unknown> = { ':now': now, ':loser': [loser.contactId], ':empty': [] };
+  const sets: string[] = ['updatedAt = :now'];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':now': now };
   for (const attribute of ['identities', 'emails', 'phones'] as const) {
     const set = profile[attribute];
     if (set instanceof Set && set.size > 0) {
@@ -239,13 +315,21 @@ async function mergeInto(
       values[`:${attribute}`] = set;
     }
   }
+  // The loser's open conversations carry on with the survivor, unless the survivor has the same one.
+  Object.entries(profile.conversations ?? {}).forEach(([conversationId, entry], index) => {
+    if (survivor.conversations?.[conversationId]) return;
+    names[`#c${index}`] = conversationId;
+    values[`:c${index}`] = entry;
+    sets.push(`conversations.#c${index} = :c${index}`);
+  });
+  values[':merged'] = new Set([loser.contactId]);
+  additions.push('mergedFrom :merged');
   await doc.send(
     new UpdateCommand({
       TableName: tableName,
       Key: keys.contact(survivor.contactId),
-      UpdateExpression: `SET updatedAt = :now, mergedFrom = list_append(if_not_exists(mergedFrom, :empty), :loser)${
-        additions.length > 0 ? ` ADD ${additions.join(', ')}` : ''
-      }`,
+      UpdateExpression: `SET ${sets.join(', ')} ADD ${additions.join(', ')}`,
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
       ExpressionAttributeValues: values,
     }),
   );
@@ -253,12 +337,12 @@ async function mergeInto(
     new PutCommand({
       TableName: tableName,
       Item: {
-        ...keys.interaction(survivor.contactId, now, `merge-${loser.contactId}`),
+        ...keys.interaction(survivor.contactId, mergeAt, `merge-${loser.contactId}`),
         type: 'interaction',
         interactionId: `merge-${loser.contactId}`,
         channel: 'system',
         direction: 'internal',
-        occurredAt: now,
+        occurredAt: mergeAt,
         summary: `Merged contact ${loser.contactId} (created ${loser.createdAt}${
           loser.ownerId ? `, owner ${loser.ownerId}` : ''
         }): ${identities.length} identities, ${items.length - 1} timeline items and leads`,
@@ -271,7 +355,25 @@ async function mergeInto(
       TableName: tableName,
       Key: keys.contact(loser.contactId),
       UpdateExpression: 'SET mergedInto = :survivor, mergedAt = :now REMOVE gsi1pk, gsi1sk',
+      ConditionExpression: 'mergingInto = :survivor',
       ExpressionAttributeValues: { ':survivor': survivor.contactId, ':now': now },
+    }),
+  );
+  await clearPending(doc, tableName, survivor.contactId, loser.contactId);
+}
+
+async function clearPending(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  survivorId: string,
+  loserId: string,
+): Promise<void> {
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.contact(survivorId),
+      UpdateExpression: 'DELETE pendingMerges :loser',
+      ExpressionAttributeValues: { ':loser': new Set([loserId]) },
     }),
   );
 }

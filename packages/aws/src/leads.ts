@@ -19,6 +19,7 @@ import {
   getProfile,
   isConditionalConflict,
   type MergeRecord,
+  NOT_MERGING,
   resolveContact,
 } from './contacts';
 import { dayOf, keys } from './keys';
@@ -47,6 +48,7 @@ export interface RoutedLead {
 
 /** Channels whose captures can continue a conversation; forms and calls always open a lead. */
 const CONVERSATIONAL = new Set<CaptureEvent['channel']>([
+  'phone_call',
   'sms',
   'email',
   'whatsapp',
@@ -85,11 +87,19 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
   let createdNow = false;
   let profile = contact.profile;
   for (let attempt = 1; !routed; attempt++) {
-    const ownerId = profile?.ownerId;
+    // A sticky owner who left the team (removed or inactive in the config) no longer gets leads.
+    const previousOwner = profile?.ownerId;
+    const ownerId =
+      previousOwner && deps.config.managers.get(previousOwner)?.active ? previousOwner : undefined;
     const open = ownerId ? openConversation(deps.config, capture, profile) : undefined;
     const next: Routed =
       open && ownerId
-        ? { mode: 'message', leadId: open.leadId, assignment: stickyOwner(ownerId, capture.teamId) }
+        ? {
+            mode: 'message',
+            leadId: open.leadId,
+            assignment: stickyOwner(ownerId, capture.teamId),
+            acknowledge: false,
+          }
         : {
             mode: 'lead',
             leadId: interactionId,
@@ -98,9 +108,18 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
               : roundRobin(
                   deps.config.team(capture.teamId),
                   await nextCursor(doc, tableName, capture.teamId),
+                  previousOwner,
                 ),
+            acknowledge: acknowledgementDue(capture, profile),
           };
-    const target = { capture, contactId, now, ...next };
+    const target = {
+      capture,
+      contactId,
+      now,
+      previousOwner,
+      windowMinutes: deps.config.channels.conversationWindowMinutes,
+      ...next,
+    };
     if (
       await write(() =>
         next.mode === 'message' ? writeMessage(doc, tableName, target) : writeLead(doc, tableName, target),
@@ -110,7 +129,8 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
       createdNow = true;
       break;
     }
-    // Lost a race: a concurrent delivery of this capture won, or another capture set the owner first.
+    // Lost a race: a concurrent delivery of this capture won, another capture set the owner or opened the
+    // conversation first, or the contact is being merged. Re-read and decide again.
     routed = await getInteraction(doc, tableName, contactId, capture, interactionId);
     if (routed || attempt >= 3) break;
     profile = await getProfile(doc, tableName, contactId);
@@ -128,7 +148,7 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     routed.mode === 'message'
       ? [{ kind: 'message_alert', notificationId: `${interactionId}:message_alert`, ...base }]
       : [{ kind: 'manager_alert', notificationId: `${interactionId}:manager_alert`, ...base }];
-  if (routed.mode === 'lead' && capture.consent && capture.contact.email) {
+  if (routed.mode === 'lead' && routed.acknowledge) {
     notifications.push({
       kind: 'acknowledgement',
       notificationId: `${interactionId}:acknowledgement`,
@@ -173,7 +193,16 @@ export function openConversation(
     : undefined;
 }
 
-type Routed = { mode: 'lead' | 'message'; leadId: string; assignment: Assignment };
+type Routed = { mode: 'lead' | 'message'; leadId: string; assignment: Assignment; acknowledge: boolean };
+
+/** One acknowledgement per contact a day: a form cannot be used to mail-bomb an address. */
+const ACK_INTERVAL_MS = 24 * 60 * 60 * 1000;
+
+function acknowledgementDue(capture: CaptureEvent, profile: ContactProfile | undefined): boolean {
+  if (!capture.consent || !capture.contact.email) return false;
+  const last = profile?.lastAcknowledgedAt;
+  return !last || Date.parse(capture.receivedAt) - Date.parse(last) >= ACK_INTERVAL_MS;
+}
 
 async function getInteraction(
   doc: DynamoDBDocumentClient,
@@ -190,7 +219,12 @@ async function getInteraction(
     }),
   );
   if (!Item) return undefined;
-  return { mode: Item.mode ?? 'lead', leadId: Item.leadId, assignment: Item.assignment };
+  return {
+    mode: Item.mode ?? 'lead',
+    leadId: Item.leadId,
+    assignment: Item.assignment,
+    acknowledge: Item.acknowledge === true,
+  };
 }
 
 /** Atomically draws the team's next round-robin position (1, 2, 3, …). */
@@ -216,10 +250,13 @@ interface RouteWrite extends Routed {
   readonly capture: CaptureEvent;
   readonly contactId: string;
   readonly now: string;
+  /** The owner being replaced because they left the team, if any. */
+  readonly previousOwner?: string | undefined;
+  readonly windowMinutes: number;
 }
 
 function interactionItem(write: RouteWrite) {
-  const { capture, contactId, leadId, assignment, mode } = write;
+  const { capture, contactId, leadId, assignment, mode, acknowledge } = write;
   return {
     ...keys.interaction(contactId, capture.receivedAt, capture.submissionId),
     type: 'interaction',
@@ -227,6 +264,7 @@ function interactionItem(write: RouteWrite) {
     leadId,
     mode,
     assignment,
+    acknowledge,
     channel: capture.channel,
     direction: 'inbound',
     occurredAt: capture.receivedAt,
@@ -242,14 +280,25 @@ function interactionItem(write: RouteWrite) {
 /** The conversation map entry, set only when the capture belongs to a conversation. */
 function conversationUpdate(write: RouteWrite): {
   expression: string;
+  /** For a new lead: the conversation must not have an open lead (a concurrent message may have opened it). */
+  condition: string;
   names: Record<string, string>;
   values: Record<string, unknown>;
 } {
-  if (!write.capture.conversationId) return { expression: '', names: {}, values: {} };
+  const { capture } = write;
+  if (!capture.conversationId) return { expression: '', condition: '', names: {}, values: {} };
+  const guarded = write.mode === 'lead' && CONVERSATIONAL.has(capture.channel) && !capture.urgent;
+  const windowStart = new Date(Date.parse(capture.receivedAt) - write.windowMinutes * 60_000).toISOString();
   return {
     expression: ', conversations.#conversation = :conversation',
-    names: { '#conversation': write.capture.conversationId },
-    values: { ':conversation': { leadId: write.leadId, lastAt: write.capture.receivedAt } },
+    condition: guarded
+      ? ' AND (attribute_not_exists(conversations.#conversation) OR conversations.#conversation.lastAt < :windowStart)'
+      : '',
+    names: { '#conversation': capture.conversationId },
+    values: {
+      ':conversation': { leadId: write.leadId, lastAt: capture.receivedAt },
+      ...(guarded ? { ':windowStart': windowStart } : {}),
+    },
   };
 }
 
@@ -261,6 +310,7 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
   const { capture, leadId, contactId, assignment, now } = write;
   const ownerKey = keys.owner(assignment.ownerId);
   const conversation = conversationUpdate(write);
+  const acknowledged = write.acknowledge ? ', lastAcknowledgedAt = :at' : '';
   await doc.send(
     new TransactWriteCommand({
       TransactItems: [
@@ -301,11 +351,15 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
           Update: {
             TableName: tableName,
             Key: keys.contact(contactId),
-            UpdateExpression: `SET ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), lastLeadAt = :at, updatedAt = :now${conversation.expression} ADD leadCount :one`,
-            ConditionExpression:
-              'attribute_exists(pk) AND attribute_not_exists(mergedInto) AND (attribute_not_exists(ownerId) OR ownerId = :owner)',
+            UpdateExpression: `SET ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), lastLeadAt = :at, updatedAt = :now${conversation.expression}${acknowledged} ADD leadCount :one`,
+            // The owner may be set only if unset, already this owner, or the one who left the team;
+            // never while the contact is being merged into another.
+            ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND (attribute_not_exists(ownerId) OR ownerId = :owner${
+              write.previousOwner ? ' OR ownerId = :previousOwner' : ''
+            })${conversation.condition}`,
             ...(capture.conversationId ? { ExpressionAttributeNames: conversation.names } : {}),
             ExpressionAttributeValues: {
+              ...(write.previousOwner ? { ':previousOwner': write.previousOwner } : {}),
               ':owner': assignment.ownerId,
               ':ownerKey': ownerKey,
               ':contactSk': `CONTACT#${now}`,
@@ -356,7 +410,7 @@ async function writeMessage(
             TableName: tableName,
             Key: keys.contact(contactId),
             UpdateExpression: `SET updatedAt = :now${conversation.expression}`,
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(mergedInto)',
+            ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
             ExpressionAttributeNames: conversation.names,
             ExpressionAttributeValues: { ':now': now, ...conversation.values },
           },

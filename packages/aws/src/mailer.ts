@@ -61,6 +61,8 @@ export async function sendEmail(
       Content: {
         Simple: {
           Subject: { Data: email.content.subject, Charset: 'UTF-8' },
+          // RFC 3834: machines (autoresponders, our own inbound mail) must never answer these.
+          Headers: [{ Name: 'Auto-Submitted', Value: 'auto-generated' }],
           Body: {
             Text: { Data: email.content.text, Charset: 'UTF-8' },
             Html: { Data: email.content.html, Charset: 'UTF-8' },

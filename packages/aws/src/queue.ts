@@ -7,7 +7,7 @@ export async function enqueueCapture(sqs: SQSClient, queueUrl: string, capture: 
     new SendMessageCommand({
       QueueUrl: queueUrl,
       MessageBody: JSON.stringify(capture),
-      MessageGroupId: messageGroupId(capture.contact, capture.handles),
+      MessageGroupId: messageGroupId(capture.contact, capture.handles, capture.conversationId),
       MessageDeduplicationId: capture.submissionId,
       MessageAttributes: { channel: { DataType: 'String', StringValue: capture.channel } },
     }),

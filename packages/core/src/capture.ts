@@ -118,13 +118,19 @@ export function identityKeys(contact: ContactDetails, handles: CaptureEvent['han
 }
 
 /**
- * The FIFO message group: one group per person so two captures of one person never race.
- * Hashed so that no address or number shows up in queue metadata.
+ * The FIFO message group, so captures that must not race are processed in order: one conversation's
+ * messages (a chat session, a phone number's texts) by their conversation, anything else by the person's
+ * strongest identity. Two groups of one person may still run at once; identity claims, merge fences and
+ * conditional writes keep that safe. Hashed so that no address or number shows up in queue metadata.
  */
-export function messageGroupId(contact: ContactDetails, handles?: CaptureEvent['handles']): string {
+export function messageGroupId(
+  contact: ContactDetails,
+  handles?: CaptureEvent['handles'],
+  conversationId?: string,
+): string {
   const [primary] = identityKeys(contact, handles);
   if (!primary) throw new Error('A capture needs an email, a phone or a platform handle to be grouped');
-  return sha256(primary).slice(0, 40);
+  return sha256(conversationId ? `conversation:${conversationId}` : primary).slice(0, 40);
 }
 
 export function sha256(value: string): string {

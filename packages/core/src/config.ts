@@ -68,7 +68,12 @@ export const teamSchema = z.object({
   id,
   name: z.string().min(1),
   strategy: z.literal('round_robin'),
-  managers: z.array(managerSchema).min(1),
+  managers: z
+    .array(managerSchema)
+    .min(1)
+    .refine((managers) => managers.some((manager) => manager.active), {
+      message: 'a team needs at least one active manager, or its leads could not be assigned',
+    }),
 });
 
 /** Where a non-form channel's leads go, and how to read them. */

@@ -21,7 +21,7 @@ export function eligibleManagers(team: Team): Manager[] {
  * Picks a manager for the 1-based atomic cursor value: cursor 1 is the first manager, and every
  * value maps to exactly one slot, so concurrent routers that draw distinct values never collide.
  */
-export function roundRobin(team: Team, cursor: number): Assignment {
+export function roundRobin(team: Team, cursor: number, previousOwnerId?: string): Assignment {
   const managers = eligibleManagers(team);
   if (managers.length === 0) throw new Error(`Team ${team.id} has no active managers`);
   if (!Number.isSafeInteger(cursor) || cursor < 1)
@@ -33,7 +33,9 @@ export function roundRobin(team: Team, cursor: number): Assignment {
     teamId: team.id,
     rule: 'round_robin',
     cursor,
-    reason: `New contact: round robin in team ${team.id}, slot ${slot + 1} of ${managers.length}.`,
+    reason: `${
+      previousOwnerId ? `Previous owner ${previousOwnerId} is no longer active` : 'New contact'
+    }: round robin in team ${team.id}, slot ${slot + 1} of ${managers.length}.`,
   };
 }
 

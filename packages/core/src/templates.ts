@@ -92,7 +92,9 @@ export function renderManagerAlert(
   const prefix = capture.urgent ? '[URGENT] ' : returning ? '[Returning] ' : '';
   const headline =
     notification.kind === 'message_alert'
-      ? `New message from ${name} via ${channel}`
+      ? capture.call
+        ? `Call with ${name} (${capture.call.status}) on an open lead`
+        : `New message from ${name} via ${channel}`
       : capture.call?.missed
         ? `Missed call from ${name}: call back`
         : `New lead: ${name} via ${channel}`;
@@ -226,14 +228,26 @@ const ACK: Record<Language, AckStrings> = {
   },
 };
 
+const ACK_NAME_MAX = 40;
+const ACK_ECHO_MAX = 300;
+
+function truncate(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
+}
+
 /** The personal acknowledgement a lead gets, in the form's language. */
 export function renderAcknowledgement(
   notification: Notification,
   options: { businessName: string; manager: Manager },
 ): RenderedEmail {
-  const { capture } = notification;
-  const strings = ACK[capture.language];
-  const name = capture.contact.name;
+  const strings = ACK[notification.capture.language];
+  // The acknowledgement goes to an address anyone could type into a form: keep what it echoes short.
+  const capture = {
+    ...notification.capture,
+    ...(notification.capture.message ? { message: truncate(notification.capture.message, ACK_ECHO_MAX) } : {}),
+  };
+  const name = capture.contact.name === undefined ? undefined : headerText(capture.contact.name, ACK_NAME_MAX);
   const subject = headerText(strings.subject(name, options.businessName));
   const body = strings.body(options.businessName, options.manager.name);
   const text = [
