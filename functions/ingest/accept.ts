@@ -5,7 +5,7 @@ import type { IngestDeps, StoreInput } from './deps';
 export const NATURAL_KEY_WINDOW_SECONDS = 7 * 24 * 60 * 60;
 
 /**
- * The idempotency of a provider delivery: its natural key (CallSid + status, MessageSid, wamid,
+ * The idempotency of a provider delivery: its natural key (CallSid, MessageSid, wamid,
  * update_id, Message-ID), scoped by channel, so a retried delivery stores and queues nothing new.
  */
 export function naturalKey(

@@ -149,7 +149,7 @@ describe('Twilio voice end to end', () => {
       urgent: true,
       contact: { phone: caller.e164 },
       conversationId: `phone:${caller.e164}`,
-      externalId: `${params.CallSid}:no-answer`,
+      externalId: params.CallSid,
       call: { missed: true, status: 'no-answer' },
     });
     const [alert] = state.alerts;
@@ -159,6 +159,54 @@ describe('Twilio voice end to end', () => {
     expect((await postTwilio('/v1/webhooks/twilio/voice', params)).status).toBe(200);
     await expectNothingNew(`phone:${caller.e164}`, 'phone_call', caller.e164);
     expect(submissionsWith(await system.items(), params.CallSid ?? '')).toHaveLength(1);
+  });
+
+  it('turns a voicemail call into one urgent interaction and one alert, though both final callbacks arrive', async () => {
+    const caller = person('voicemail');
+    const recording = twilioSample('voice-voicemail', caller.e164);
+    // The final status callback of the same call, after the <Record> action with the voicemail.
+    const status = twilioSample('voice-hung-up', caller.e164, { CallSid: recording.CallSid ?? '' });
+    for (const params of [recording, status]) {
+      const response = await postTwilio('/v1/webhooks/twilio/voice', params);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(`${XML_DECLARATION}<Response/>`);
+    }
+
+    const state = await routed(`phone:${caller.e164}`, 'phone_call', caller.e164);
+    const submissions = submissionsWith(state.items, recording.CallSid ?? '');
+    expect(submissions).toHaveLength(1);
+    expect(submissions[0]?.capture).toMatchObject({
+      urgent: true,
+      externalId: recording.CallSid,
+      conversationId: `phone:${caller.e164}`,
+      call: { missed: true, recordingUrl: recording.RecordingUrl },
+    });
+    const [alert] = state.alerts;
+    expect(alert?.subject).toMatch(/^\[URGENT\] Missed call/);
+    expect(alert?.body.text).toContain(recording.RecordingUrl);
+
+    // Twilio retries either callback: still one capture, one interaction, one alert.
+    expect((await postTwilio('/v1/webhooks/twilio/voice', status)).status).toBe(200);
+    await expectNothingNew(`phone:${caller.e164}`, 'phone_call', caller.e164);
+    expect(submissionsWith(await system.items(), recording.CallSid ?? '')).toHaveLength(1);
+  });
+
+  it('alerts a hang-up during the greeting as an urgent missed call', async () => {
+    const caller = person('hung-up');
+    const params = twilioSample('voice-hung-up', caller.e164);
+    const response = await postTwilio('/v1/webhooks/twilio/voice', params);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(`${XML_DECLARATION}<Response/>`);
+
+    const state = await routed(`phone:${caller.e164}`, 'phone_call', caller.e164);
+    expect(submissionsWith(state.items, params.CallSid ?? '')[0]?.capture).toMatchObject({
+      urgent: true,
+      externalId: params.CallSid,
+      conversationId: `phone:${caller.e164}`,
+      call: { missed: true, status: 'completed', durationSeconds: 7 },
+    });
+    const [alert] = state.alerts;
+    expect(alert?.subject).toMatch(/^\[URGENT\] Missed call/);
   });
 
   it('records a completed, answered call with its duration and recording on the timeline', async () => {

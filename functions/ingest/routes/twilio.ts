@@ -84,6 +84,9 @@ export function twilioRoutes(deps: IngestDeps): Hono {
     const { params, context } = await verified(c);
     const outcome = captureTwilioVoice(params, context);
     if (outcome.kind === 'capture') {
+      // Keyed by the CallSid: the first final event of a call (the voicemail recording, a <Dial>
+      // action or the final status callback) is the capture; any later one is a replay that stores,
+      // alerts and adds nothing, and is answered the same way.
       await acceptCapture(
         deps,
         outcome.capture,

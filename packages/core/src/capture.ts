@@ -91,7 +91,7 @@ export const captureEventSchema = z.object({
   /** Answers to the form's other fields, by field name. */
   answers: z.record(z.string(), z.string()).default({}),
   source: sourceSchema,
-  /** The provider's natural key of this delivery (CallSid + status, MessageSid, wamid, update_id, Message-ID). */
+  /** The provider's natural key of this delivery (CallSid, MessageSid, wamid, update_id, Message-ID). */
   externalId: z.string().optional(),
   /** Platform handles of the person, e.g. `{ telegram: '123456' }`. */
   handles: z.partialRecord(handleTypeSchema, z.string().min(1)).optional(),

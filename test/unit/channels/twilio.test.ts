@@ -181,24 +181,111 @@ describe('the public URL Twilio signed', () => {
 });
 
 describe('Twilio voice requests', () => {
+  /** Parameters of one sample with overrides; an `undefined` override removes the parameter. */
+  const voice = (name: string, overrides: Record<string, string | undefined> = {}): Params => {
+    const params: Params = sample(name);
+    for (const [key, value] of Object.entries(overrides)) {
+      if (value === undefined) delete params[key];
+      else params[key] = value;
+    }
+    return params;
+  };
+  const classify = (params: Params) => classifyTwilioVoice(twilioVoiceParamsSchema.parse(params));
+
+  // Our Voice URL answers every inbound call with TwiML, so Twilio reports it `completed` even when
+  // nobody at the business spoke to the caller: only evidence that a person answered makes it answered.
+  it.each<[string, Params, ReturnType<typeof classifyTwilioVoice>]>([
+    ['a hang-up during the greeting', voice('voice-hung-up'), { stage: 'missed', reason: 'hung-up' }],
+    [
+      'a completed inbound call with no dial leg, not even a duration',
+      voice('voice-hung-up', { CallDuration: undefined }),
+      { stage: 'missed', reason: 'hung-up' },
+    ],
+    [
+      'the voicemail recording after the caller hung up',
+      voice('voice-voicemail'),
+      { stage: 'missed', reason: 'voicemail' },
+    ],
+    [
+      'the voicemail recording while the caller is on the line',
+      voice('voice-voicemail', { CallStatus: 'in-progress' }),
+      { stage: 'missed', reason: 'voicemail' },
+    ],
+    [
+      'a completed status callback carrying a recording',
+      voice('voice-hung-up', {
+        RecordingUrl: 'https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1',
+      }),
+      { stage: 'missed', reason: 'voicemail' },
+    ],
+    ['a <Dial> to the team that connected', voice('voice-completed-with-recording'), { stage: 'answered' }],
+    [
+      'a <Dial> leg reported answered',
+      voice('voice-completed-with-recording', { CallStatus: 'in-progress', DialCallStatus: 'answered' }),
+      { stage: 'answered' },
+    ],
+    [
+      'a completed call with AnsweredBy=human',
+      voice('voice-hung-up', { AnsweredBy: 'human' }),
+      { stage: 'answered' },
+    ],
+    [
+      'an outbound call the lead picked up (no answering-machine detection)',
+      voice('voice-hung-up', { Direction: 'outbound-api', From: '+14155552671', To: '+821033334444' }),
+      { stage: 'answered' },
+    ],
+    ...['machine_start', 'machine_end_beep', 'fax', 'unknown'].map(
+      (answeredBy): [string, Params, ReturnType<typeof classifyTwilioVoice>] => [
+        `a completed call with AnsweredBy=${answeredBy}`,
+        voice('voice-hung-up', { AnsweredBy: answeredBy }),
+        { stage: 'missed', reason: 'machine' },
+      ],
+    ),
+    ...(['no-answer', 'busy', 'failed', 'canceled'] as const).flatMap(
+      (status): [string, Params, ReturnType<typeof classifyTwilioVoice>][] => [
+        [
+          `a ${status} call`,
+          voice('voice-missed-call', { CallStatus: status }),
+          { stage: 'missed', reason: status },
+        ],
+        [
+          `a <Dial> to the team ending ${status}`,
+          voice('voice-completed-with-recording', { CallStatus: 'in-progress', DialCallStatus: status }),
+          { stage: 'missed', reason: status },
+        ],
+      ],
+    ),
+    ...['queued', 'initiated', 'ringing', 'in-progress'].map(
+      (status): [string, Params, ReturnType<typeof classifyTwilioVoice>] => [
+        `a ${status} status callback`,
+        voice('voice-hung-up', { CallStatus: status }),
+        { stage: 'progress' },
+      ],
+    ),
+    ['the Voice URL request of a new call', voice('voice-incoming'), { stage: 'incoming' }],
+  ])('classifies %s', (_case, params, expected) => {
+    expect(classify(params)).toEqual(expected);
+  });
+
   it('answers the incoming call with voicemail and captures nothing yet', () => {
     const params = sample('voice-incoming');
-    expect(classifyTwilioVoice(twilioVoiceParamsSchema.parse(params))).toEqual({ stage: 'incoming' });
     expect(captureTwilioVoice(params, context())).toEqual({ kind: 'none', stage: { stage: 'incoming' } });
   });
 
   it.each(['queued', 'initiated', 'ringing', 'in-progress'])(
     'captures nothing for a %s status callback',
     (status) => {
-      const params = { ...sample('voice-missed-call'), CallStatus: status };
-      expect(captureTwilioVoice(params, context())).toEqual({ kind: 'none', stage: { stage: 'progress' } });
+      for (const name of ['voice-missed-call', 'voice-hung-up']) {
+        const params = { ...sample(name), CallStatus: status };
+        expect(captureTwilioVoice(params, context())).toEqual({ kind: 'none', stage: { stage: 'progress' } });
+      }
     },
   );
 
   it('turns a no-answer status callback into an urgent missed call', () => {
     const params = sample('voice-missed-call');
     const { capture: event, externalId } = capture(captureTwilioVoice(params, context()));
-    expect(externalId).toBe(`${params.CallSid}:no-answer`);
+    expect(externalId).toBe(params.CallSid);
     expect(event).toMatchObject({
       version: 1,
       submissionId: 'sub-1',
@@ -228,20 +315,37 @@ describe('Twilio voice requests', () => {
   });
 
   it.each(['busy', 'failed', 'canceled'])('turns a %s call into an urgent missed call', (status) => {
-    const { capture: event, externalId } = capture(
-      captureTwilioVoice({ ...sample('voice-missed-call'), CallStatus: status }, context()),
-    );
+    const params: Params = { ...sample('voice-missed-call'), CallStatus: status };
+    const { capture: event, externalId } = capture(captureTwilioVoice(params, context()));
     expect(event.urgent).toBe(true);
     expect(event.call).toMatchObject({ status, missed: true });
-    expect(externalId.endsWith(`:${status}`)).toBe(true);
+    expect(externalId).toBe(params.CallSid);
+  });
+
+  it('turns a hang-up during the greeting into an urgent missed call, not an answered one', () => {
+    const params = sample('voice-hung-up');
+    const { capture: event, externalId, stage } = capture(captureTwilioVoice(params, context()));
+    expect(stage).toEqual({ stage: 'missed', reason: 'hung-up' });
+    expect(externalId).toBe(params.CallSid);
+    expect(event).toMatchObject({
+      channel: 'phone_call',
+      urgent: true,
+      contact: { phone: '+821033334444' },
+      conversationId: 'phone:+821033334444',
+      externalId: params.CallSid,
+      call: { status: 'completed', durationSeconds: 7, missed: true, to: '+14155552671' },
+    });
+    expect(event.call?.recordingUrl).toBeUndefined();
+    expect(event.message).toBe('Missed call (caller hung up without leaving a voicemail) — call back.');
   });
 
   it('turns a voicemail recording into an urgent missed call with the recording', () => {
     const params = sample('voice-voicemail');
     const { capture: event, externalId, stage } = capture(captureTwilioVoice(params, context()));
     expect(stage).toEqual({ stage: 'missed', reason: 'voicemail' });
-    expect(externalId).toBe(`${params.CallSid}:completed:${params.RecordingSid}`);
+    expect(externalId).toBe(params.CallSid);
     expect(event.urgent).toBe(true);
+    expect(event.conversationId).toBe('phone:+821055501234');
     expect(event.call).toMatchObject({ missed: true, recordingUrl: params.RecordingUrl });
     expect(event.message).toBe(
       `Missed call, voicemail left (14 s) — call back.\nVoicemail: ${params.RecordingUrl}`,
@@ -253,8 +357,9 @@ describe('Twilio voice requests', () => {
     const params = sample('voice-completed-with-recording');
     const { capture: event, externalId, stage } = capture(captureTwilioVoice(params, context()));
     expect(stage).toEqual({ stage: 'answered' });
-    expect(externalId).toBe(`${params.CallSid}:dial-completed:${params.RecordingSid}`);
+    expect(externalId).toBe(params.CallSid);
     expect(event.urgent).toBe(false);
+    expect(event.conversationId).toBe('phone:+821077778888');
     expect(event.call).toEqual({
       sid: params.CallSid,
       status: 'completed',
@@ -279,30 +384,35 @@ describe('Twilio voice requests', () => {
     const { capture: event, externalId } = capture(captureTwilioVoice(params, context()));
     expect(event.urgent).toBe(true);
     expect(event.call).toMatchObject({ status: 'no-answer', missed: true, durationSeconds: 0 });
-    expect(externalId).toBe(`${params.CallSid}:dial-no-answer`);
+    expect(externalId).toBe(params.CallSid);
   });
 
-  it('treats an answered call without a recording as answered, and a machine answer as missed', () => {
-    const completed = { ...sample('voice-missed-call'), CallStatus: 'completed', CallDuration: '42' };
-    const answered = capture(captureTwilioVoice(completed, context()));
-    expect(answered.capture).toMatchObject({ urgent: false, call: { missed: false, durationSeconds: 42 } });
+  it('answers a call only on evidence of a person: AnsweredBy=human yes, a machine no', () => {
+    const human = voice('voice-hung-up', { AnsweredBy: 'human', CallDuration: '42' });
+    const answered = capture(captureTwilioVoice(human, context()));
+    expect(answered.stage).toEqual({ stage: 'answered' });
+    expect(answered.capture).toMatchObject({
+      urgent: false,
+      conversationId: 'phone:+821033334444',
+      call: { missed: false, durationSeconds: 42 },
+    });
     expect(answered.capture.call?.recordingUrl).toBeUndefined();
     expect(answered.capture.message).toBe('Call answered (42 s).');
 
     // The team called the lead (outbound-api with AMD): the person is the called party.
-    const machine = {
-      ...completed,
+    const machine = voice('voice-hung-up', {
       Direction: 'outbound-api',
       From: '+14155552671',
       To: '+821098765432',
       AnsweredBy: 'machine_end_beep',
-    };
+    });
     const voicemail = capture(captureTwilioVoice(machine, context()));
     expect(voicemail.stage).toEqual({ stage: 'missed', reason: 'machine' });
     expect(voicemail.capture).toMatchObject({
       urgent: true,
       contact: { phone: '+821098765432' },
       sourceId: '+14155552671',
+      conversationId: 'phone:+821098765432',
       call: { missed: true, direction: 'outbound-api', to: '+14155552671' },
     });
   });
@@ -314,8 +424,10 @@ describe('Twilio voice requests', () => {
 
   it('cannot capture a withheld or non-phone caller', () => {
     for (const From of ['anonymous', '+266696687', 'client:tommy', '']) {
-      const outcome = captureTwilioVoice({ ...sample('voice-missed-call'), From }, context());
-      expect(outcome.kind, From).toBe('no_caller');
+      for (const name of ['voice-missed-call', 'voice-hung-up']) {
+        const outcome = captureTwilioVoice({ ...sample(name), From }, context());
+        expect(outcome.kind, `${name} ${From}`).toBe('no_caller');
+      }
     }
   });
 
@@ -332,11 +444,20 @@ describe('Twilio voice requests', () => {
     expect((error as ValidationError).fields.map((f) => f.field).sort()).toEqual(['CallDuration', 'CallSid']);
   });
 
-  it('gives each distinct final status its own natural key and a retry the same one', () => {
+  it('gives every final event of one call the same natural key, and another call another one', () => {
     const keyOf = (params: Params) => capture(captureTwilioVoice(params, context())).externalId;
-    const missed = sample('voice-missed-call');
-    expect(keyOf(missed)).toBe(keyOf(sample('voice-missed-call')));
-    expect(keyOf(missed)).not.toBe(keyOf({ ...missed, CallStatus: 'busy' }));
+    const recording = sample('voice-voicemail');
+    const CallSid = recording.CallSid ?? '';
+    const finals = [
+      recording,
+      { ...recording, CallStatus: 'in-progress' },
+      voice('voice-hung-up', { CallSid, From: recording.From }),
+      voice('voice-missed-call', { CallSid, From: recording.From }),
+      voice('voice-completed-with-recording', { CallSid, From: recording.From }),
+    ];
+    expect(new Set(finals.map(keyOf))).toEqual(new Set([CallSid]));
+    expect(keyOf(sample('voice-missed-call'))).toBe(keyOf(sample('voice-missed-call')));
+    expect(keyOf(sample('voice-missed-call'))).not.toBe(keyOf(sample('voice-hung-up')));
   });
 });
 
@@ -467,6 +588,59 @@ describe('Twilio routes', () => {
     const response = await post(VOICE_URL, { ...sample('voice-voicemail'), CallStatus: 'in-progress' });
     expect(await response.text()).toBe(voicemailThanksTwiml());
     expect(queued).toHaveLength(1);
+  });
+
+  it('stores a voicemail call once, whichever of its recording and status callback comes first', async () => {
+    const recording = sample('voice-voicemail');
+    const status = {
+      ...sample('voice-hung-up'),
+      CallSid: recording.CallSid ?? '',
+      From: recording.From ?? '',
+    };
+    for (const order of [
+      [recording, status],
+      [status, recording],
+    ]) {
+      const { post, store, queued } = harness();
+      for (const params of order) {
+        const response = await post(VOICE_URL, params);
+        expect(response.status).toBe(200);
+        expect(await response.text()).toBe(`${XML_DECLARATION}<Response/>`);
+      }
+      expect(store.size).toBe(1);
+      expect(store.calls.map((call) => call.result?.replay)).toEqual([false, true]);
+      // A replay re-queues the stored capture, which the router drops: one submission, one capture.
+      expect(new Set(queued.map((event) => event.submissionId))).toEqual(new Set(['sub-1']));
+      expect(queued[0]).toMatchObject({
+        urgent: true,
+        externalId: recording.CallSid,
+        call: { missed: true },
+      });
+      // With the recording first the capture carries it; with the status callback first it does not.
+      expect(queued[0]?.call?.recordingUrl).toBe(order[0] === recording ? recording.RecordingUrl : undefined);
+    }
+  });
+
+  it('still thanks a caller on the line after the voicemail when the call is already captured', async () => {
+    const { post, store } = harness();
+    const recording = { ...sample('voice-voicemail'), CallStatus: 'in-progress' };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(await (await post(VOICE_URL, recording)).text()).toBe(voicemailThanksTwiml());
+    }
+    expect(store.calls.map((call) => call.result?.replay)).toEqual([false, true]);
+  });
+
+  it('stores an urgent missed call for a hang-up during the greeting', async () => {
+    const { post, queued } = harness();
+    const response = await post(VOICE_URL, sample('voice-hung-up'));
+    expect(await response.text()).toBe(`${XML_DECLARATION}<Response/>`);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({
+      channel: 'phone_call',
+      urgent: true,
+      conversationId: 'phone:+821033334444',
+      call: { missed: true, status: 'completed' },
+    });
   });
 
   it('stores a retried callback once', async () => {

@@ -149,8 +149,20 @@ export type TwilioSmsParams = z.infer<typeof twilioSmsParamsSchema>;
 /** Final statuses in which nobody picked up. */
 const MISSED_STATUSES = new Set(['no-answer', 'busy', 'failed', 'canceled']);
 const PENDING_STATUSES = new Set(['queued', 'initiated', 'ringing', 'in-progress']);
+/** <Dial> leg statuses in which the team's phone was picked up. */
+const ANSWERED_DIAL_STATUSES = new Set(['completed', 'answered']);
 
-export type MissedCallReason = 'no-answer' | 'busy' | 'failed' | 'canceled' | 'voicemail' | 'machine';
+export type MissedCallReason =
+  | 'no-answer'
+  | 'busy'
+  | 'failed'
+  | 'canceled'
+  /** Only our voicemail TwiML took the call, and the caller left a recording. */
+  | 'voicemail'
+  /** Only our voicemail TwiML took the call, and the caller hung up without leaving a recording. */
+  | 'hung-up'
+  /** Answering-machine detection found no person (`AnsweredBy` other than `human`). */
+  | 'machine';
 
 /** What a voice request means for leadflow. */
 export type TwilioVoiceStage =
@@ -161,37 +173,49 @@ export type TwilioVoiceStage =
   | { readonly stage: 'missed'; readonly reason: MissedCallReason }
   | { readonly stage: 'answered' };
 
+const missedBecause = (reason: MissedCallReason): TwilioVoiceStage => ({ stage: 'missed', reason });
+
 /**
- * Classifies a voice request. Missed: a final no-answer/busy/failed/canceled (of the call, or of a
- * <Dial> leg to the team), a recording on a call nobody answered (the <Record> action of our
- * voicemail), or a completed call answered by a machine (AMD). Answered: any other completed call.
+ * Classifies a voice request. Our Voice URL answers every inbound call with TwiML (greeting and
+ * voicemail), so Twilio reports such a call `completed` even when nobody at the business spoke to
+ * the caller. Only evidence that a person answered makes a call answered: a <Dial> leg to the team
+ * that connected (`DialCallStatus` `completed`/`answered`), `AnsweredBy=human`, or an outbound
+ * call (the team calling the lead, not handled by our TwiML) that completed without answering-machine
+ * detection. Everything else final is missed: no-answer/busy/failed/canceled (of the call or of a
+ * <Dial> leg), a recording our voicemail took, a machine answer, or a completed inbound call that
+ * only our voicemail handled (the caller hung up during the greeting or left no message).
  */
 export function classifyTwilioVoice(params: TwilioVoiceParams): TwilioVoiceStage {
-  const status = params.DialCallStatus ?? params.CallStatus;
-  if (MISSED_STATUSES.has(status)) return { stage: 'missed', reason: status as MissedCallReason };
+  // A <Dial> action: how the leg to the team ended decides, whatever the parent call's status.
+  if (params.DialCallStatus !== undefined) {
+    if (ANSWERED_DIAL_STATUSES.has(params.DialCallStatus)) return { stage: 'answered' };
+    return MISSED_STATUSES.has(params.DialCallStatus)
+      ? missedBecause(params.DialCallStatus as MissedCallReason)
+      : { stage: 'progress' };
+  }
+  const status = params.CallStatus;
+  if (MISSED_STATUSES.has(status)) return missedBecause(status as MissedCallReason);
   const statusCallback = params.CallbackSource !== undefined;
-  if (params.RecordingUrl && !statusCallback && params.DialCallStatus === undefined) {
-    return { stage: 'missed', reason: 'voicemail' };
-  }
+  // The <Record> action of our voicemail: while the caller is still on the line, or after they hung up.
+  if (params.RecordingUrl && !statusCallback) return missedBecause('voicemail');
   if (status === 'completed') {
-    return params.AnsweredBy?.startsWith('machine_')
-      ? { stage: 'missed', reason: 'machine' }
-      : { stage: 'answered' };
+    if (params.AnsweredBy === 'human') return { stage: 'answered' };
+    if (params.AnsweredBy !== undefined) return missedBecause('machine');
+    if (params.Direction?.startsWith('outbound')) return { stage: 'answered' };
+    return missedBecause(params.RecordingUrl ? 'voicemail' : 'hung-up');
   }
-  if (!statusCallback && params.DialCallStatus === undefined && PENDING_STATUSES.has(status)) {
-    return { stage: 'incoming' };
-  }
+  if (!statusCallback && PENDING_STATUSES.has(status)) return { stage: 'incoming' };
   return { stage: 'progress' };
 }
 
 /**
- * The natural key of a voice event: the call and its status (the <Dial> leg's status on a Dial
- * action), plus the recording when there is one, so a retried callback is recognised while each
- * distinct final status of a call is its own event.
+ * The natural key of a final voice event: the CallSid alone. A call has one outcome, so its final
+ * events (the <Record> action with the voicemail, the <Dial> action, the final status callback, and
+ * Twilio's retries of each) share one key: whichever arrives first becomes the capture, and every
+ * later one is a replay that adds nothing.
  */
-export function twilioVoiceExternalId(params: TwilioVoiceParams): string {
-  const status = params.DialCallStatus === undefined ? params.CallStatus : `dial-${params.DialCallStatus}`;
-  return [params.CallSid, status, params.RecordingSid].filter(Boolean).join(':');
+export function twilioVoiceExternalId(params: Pick<TwilioVoiceParams, 'CallSid'>): string {
+  return params.CallSid;
 }
 
 export type TwilioOutcome =
@@ -217,7 +241,11 @@ export function parseTwilioParams<T extends z.ZodType>(schema: T, params: Twilio
   throw new ValidationError('The webhook parameters are not what Twilio sends.', fieldIssues(parsed.error));
 }
 
-/** Turns a voice request into a phone_call capture when it is a final event worth a lead or a timeline entry. */
+/**
+ * Turns a final voice request into a phone_call capture: a missed call is an urgent new lead, an
+ * answered call a timeline entry. Keyed by the CallSid, so a call yields one capture however many
+ * final events Twilio posts for it; non-final requests capture nothing.
+ */
 export function captureTwilioVoice(params: TwilioParams, context: TelephonyCaptureContext): TwilioOutcome {
   const voice = parseTwilioParams(twilioVoiceParamsSchema, params);
   const stage = classifyTwilioVoice(voice);
@@ -254,6 +282,8 @@ export function captureTwilioVoice(params: TwilioParams, context: TelephonyCaptu
       contact: { phone: person.value },
       message: callMessage(stage, call, voice.RecordingDuration),
       urgent: missed,
+      // Every call is on the person's phone conversation: the router lets an answered call join an
+      // open lead of that conversation, while a missed (urgent) call always opens a new lead.
       conversationId: `phone:${person.value}`,
       call,
     },
@@ -266,7 +296,8 @@ const MISSED_TEXT: Record<MissedCallReason, string> = {
   failed: 'Missed call (could not connect)',
   canceled: 'Missed call (caller hung up before it was answered)',
   voicemail: 'Missed call, voicemail left',
-  machine: 'Missed call, reached voicemail',
+  'hung-up': 'Missed call (caller hung up without leaving a voicemail)',
+  machine: 'Missed call, an answering machine picked up',
 };
 
 function callMessage(
