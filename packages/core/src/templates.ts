@@ -245,9 +245,12 @@ export function renderAcknowledgement(
   // The acknowledgement goes to an address anyone could type into a form: keep what it echoes short.
   const capture = {
     ...notification.capture,
-    ...(notification.capture.message ? { message: truncate(notification.capture.message, ACK_ECHO_MAX) } : {}),
+    ...(notification.capture.message
+      ? { message: truncate(notification.capture.message, ACK_ECHO_MAX) }
+      : {}),
   };
-  const name = capture.contact.name === undefined ? undefined : headerText(capture.contact.name, ACK_NAME_MAX);
+  const name =
+    capture.contact.name === undefined ? undefined : headerText(capture.contact.name, ACK_NAME_MAX);
   const subject = headerText(strings.subject(name, options.businessName));
   const body = strings.body(options.businessName, options.manager.name);
   const text = [
