@@ -62,7 +62,10 @@ export async function receiveEmail(deps: InboundEmailDeps, record: SesRecord): P
   const capture = outcome.event;
   // Mirrors acceptCapture: store first, then queue; a replay re-queues the stored capture, which
   // completes a first attempt that died between the two, and FIFO dedup drops it otherwise.
-  const stored = await deps.store({ ...naturalKey('email', capture.externalId ?? sesMessageId), capture });
+  // Message-ID is chosen by the sender: scoped by the sender's address, another sender reusing an id
+  // cannot make a different message look like a redelivery.
+  const key = `${capture.contact.emailKey ?? ''}\n${capture.externalId ?? sesMessageId}`;
+  const stored = await deps.store({ ...naturalKey('email', key), capture });
   await deps.enqueue(stored.capture);
   return report({
     sesMessageId,
