@@ -1,16 +1,8 @@
-import {
-  type ChatWidget,
-  chatCapture,
-  MAX_BODY_BYTES,
-  NotFoundError,
-  PayloadTooLargeError,
-  parseChatBody,
-} from '@leadflow/core';
+import { type ChatWidget, chatCapture, NotFoundError, parseChatBody } from '@leadflow/core';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
+import { allowedOriginsCors, limitBody } from '../middleware';
 
 /** Without a messageId, the same text in the same session within this window is one message sent twice. */
 export const CHAT_CONTENT_WINDOW_SECONDS = 60;
@@ -32,45 +24,28 @@ export function chatRoutes(deps: IngestDeps): Hono {
 
   app.use(
     '/v1/chat/:widgetId',
-    cors({
-      origin: (origin, c: Context<Env>) => {
-        const allowed = c.get('widget').allowedOrigins;
-        return allowed.includes('*') || allowed.includes(origin) ? origin : null;
-      },
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Accept'],
-      maxAge: 600,
-    }),
+    allowedOriginsCors((c) => (c as Context<Env>).get('widget').allowedOrigins, ['Content-Type', 'Accept']),
   );
 
-  app.post(
-    '/v1/chat/:widgetId',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`The body is larger than the ${MAX_BODY_BYTES}-byte limit.`);
-      },
-    }),
-    async (c) => {
-      const widget = c.get('widget');
-      const receivedAt = clock();
-      const body = parseChatBody(c.req.header('content-type'), new Uint8Array(await c.req.arrayBuffer()));
-      const { capture, clientKeyed, contentHash } = chatCapture(widget, body, {
-        newId: deps.newId,
-        receivedAt,
-        origin: c.req.header('origin'),
-        referer: c.req.header('referer'),
-      });
-      // A retried messageId is the same message for as long as providers retry; a reused one with
-      // other text is refused (422). Without a messageId, only an identical text in a short window is.
-      const key = {
-        ...naturalKey('chat', capture.externalId),
-        requestHash: contentHash,
-        ...(clientKeyed ? {} : { windowSeconds: CHAT_CONTENT_WINDOW_SECONDS }),
-      };
-      const stored = await acceptCapture(deps, capture, key, widget.id);
-      return c.json({ id: stored.capture.submissionId, status: 'accepted' }, 202);
-    },
-  );
+  app.post('/v1/chat/:widgetId', limitBody(), async (c) => {
+    const widget = c.get('widget');
+    const receivedAt = clock();
+    const body = parseChatBody(c.req.header('content-type'), new Uint8Array(await c.req.arrayBuffer()));
+    const { capture, clientKeyed, contentHash } = chatCapture(widget, body, {
+      newId: deps.newId,
+      receivedAt,
+      origin: c.req.header('origin'),
+      referer: c.req.header('referer'),
+    });
+    // A retried messageId is the same message for as long as providers retry; a reused one with
+    // other text is refused (422). Without a messageId, only an identical text in a short window is.
+    const key = {
+      ...naturalKey('chat', capture.externalId),
+      requestHash: contentHash,
+      ...(clientKeyed ? {} : { windowSeconds: CHAT_CONTENT_WINDOW_SECONDS }),
+    };
+    const stored = await acceptCapture(deps, capture, key, widget.id);
+    return c.json({ id: stored.capture.submissionId, status: 'accepted' }, 202);
+  });
   return app as unknown as Hono;
 }

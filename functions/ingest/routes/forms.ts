@@ -1,18 +1,15 @@
 import {
   captureFormSubmission,
   type FormConfig,
-  MAX_BODY_BYTES,
   MalformedBodyError,
   NotFoundError,
-  PayloadTooLargeError,
   parseFormBody,
   sha256,
 } from '@leadflow/core';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { acceptCapture } from '../accept';
 import type { IngestDeps } from '../deps';
+import { allowedOriginsCors, limitBody } from '../middleware';
 import { ThankYouPage } from '../thank-you';
 
 /** A retry with the same Idempotency-Key inside this window gets the first answer. */
@@ -37,76 +34,59 @@ export function formRoutes(deps: IngestDeps): Hono {
 
   app.use(
     '/v1/forms/:formId',
-    cors({
-      origin: (origin, c: Context<Env>) => {
-        const allowed = c.get('form').allowedOrigins;
-        return allowed.includes('*') || allowed.includes(origin) ? origin : null;
-      },
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Idempotency-Key', 'Accept'],
-      maxAge: 600,
-    }),
+    allowedOriginsCors(
+      (c) => (c as Context<Env>).get('form').allowedOrigins,
+      ['Content-Type', 'Idempotency-Key', 'Accept'],
+    ),
   );
 
-  app.post(
-    '/v1/forms/:formId',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`The body is larger than the ${MAX_BODY_BYTES}-byte limit.`);
-      },
-    }),
-    async (c) => {
-      const form = c.get('form');
-      const receivedAt = clock();
-      const contentType = c.req.header('content-type');
-      const idempotencyKey = c.req.header('idempotency-key');
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw new MalformedBodyError(
-          'The Idempotency-Key header must be 1 to 255 visible ASCII characters.',
-          [
-            {
-              field: 'Idempotency-Key',
-              code: 'invalid_header',
-              message: 'Use 1 to 255 visible ASCII characters.',
-            },
-          ],
-        );
-      }
-      const fields = await parseFormBody(contentType, new Uint8Array(await c.req.arrayBuffer()));
-      const outcome = captureFormSubmission(form, fields, {
-        submissionId: deps.newId(),
-        receivedAt,
-        origin: c.req.header('origin'),
-        referer: c.req.header('referer'),
-      });
-
-      if (outcome.kind === 'spam') {
-        // Same answer as a real lead, so a bot learns nothing; counted, never stored or routed.
-        await deps.countSpam(form.id);
-        deps.observe?.({ outcome: 'spam', source: form.id, status: 202 });
-        return accepted(c, form, deps.newId());
-      }
-
-      const requestHash = sha256(canonicalFields(fields));
-      const idempotencyHash = sha256(
-        idempotencyKey === undefined
-          ? `content\n${form.id}\n${requestHash}`
-          : `key\n${form.id}\n${idempotencyKey}`,
-      );
-      const stored = await acceptCapture(
-        deps,
-        outcome.event,
+  app.post('/v1/forms/:formId', limitBody(), async (c) => {
+    const form = c.get('form');
+    const receivedAt = clock();
+    const contentType = c.req.header('content-type');
+    const idempotencyKey = c.req.header('idempotency-key');
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new MalformedBodyError('The Idempotency-Key header must be 1 to 255 visible ASCII characters.', [
         {
-          idempotencyHash,
-          requestHash,
-          windowSeconds: idempotencyKey === undefined ? CONTENT_WINDOW_SECONDS : KEY_WINDOW_SECONDS,
+          field: 'Idempotency-Key',
+          code: 'invalid_header',
+          message: 'Use 1 to 255 visible ASCII characters.',
         },
-        form.id,
-      );
-      return accepted(c, form, stored.capture.submissionId);
-    },
-  );
+      ]);
+    }
+    const fields = await parseFormBody(contentType, new Uint8Array(await c.req.arrayBuffer()));
+    const outcome = captureFormSubmission(form, fields, {
+      submissionId: deps.newId(),
+      receivedAt,
+      origin: c.req.header('origin'),
+      referer: c.req.header('referer'),
+    });
+
+    if (outcome.kind === 'spam') {
+      // Same answer as a real lead, so a bot learns nothing; counted, never stored or routed.
+      await deps.countSpam(form.id);
+      deps.observe?.({ outcome: 'spam', source: form.id, status: 202 });
+      return accepted(c, form, deps.newId());
+    }
+
+    const requestHash = sha256(canonicalFields(fields));
+    const idempotencyHash = sha256(
+      idempotencyKey === undefined
+        ? `content\n${form.id}\n${requestHash}`
+        : `key\n${form.id}\n${idempotencyKey}`,
+    );
+    const stored = await acceptCapture(
+      deps,
+      outcome.event,
+      {
+        idempotencyHash,
+        requestHash,
+        windowSeconds: idempotencyKey === undefined ? CONTENT_WINDOW_SECONDS : KEY_WINDOW_SECONDS,
+      },
+      form.id,
+    );
+    return accepted(c, form, stored.capture.submissionId);
+  });
   return app as unknown as Hono;
 }
 

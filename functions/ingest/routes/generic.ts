@@ -3,17 +3,15 @@ import {
   captureGenericEvent,
   ForbiddenError,
   type GenericSource,
-  MAX_BODY_BYTES,
   NotFoundError,
-  PayloadTooLargeError,
   parseGenericEvent,
   UnsupportedMediaTypeError,
   verifyGenericWebhook,
 } from '@leadflow/core';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
+import { limitBody } from '../middleware';
 
 type Env = { Variables: { source: GenericSource; secret: string } };
 
@@ -42,41 +40,32 @@ export function genericRoutes(deps: IngestDeps): Hono {
     await next();
   });
 
-  app.post(
-    '/v1/webhooks/generic/:sourceId',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`The body is larger than the ${MAX_BODY_BYTES}-byte limit.`);
-      },
-    }),
-    async (c) => {
-      if (bodyKind(c.req.header('content-type')) !== 'json') {
-        throw new UnsupportedMediaTypeError('The generic webhook takes application/json.');
-      }
-      const source = c.get('source');
-      const body = new Uint8Array(await c.req.arrayBuffer());
-      const receivedAt = clock();
-      const verification = verifyGenericWebhook({
-        secret: c.get('secret'),
-        timestamp: c.req.header('x-leadflow-timestamp'),
-        signature: c.req.header('x-leadflow-signature'),
-        body,
-        now: receivedAt,
-      });
-      if (!verification.ok) throw new ForbiddenError(REJECTIONS[verification.reason]);
+  app.post('/v1/webhooks/generic/:sourceId', limitBody(), async (c) => {
+    if (bodyKind(c.req.header('content-type')) !== 'json') {
+      throw new UnsupportedMediaTypeError('The generic webhook takes application/json.');
+    }
+    const source = c.get('source');
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const receivedAt = clock();
+    const verification = verifyGenericWebhook({
+      secret: c.get('secret'),
+      timestamp: c.req.header('x-leadflow-timestamp'),
+      signature: c.req.header('x-leadflow-signature'),
+      body,
+      now: receivedAt,
+    });
+    if (!verification.ok) throw new ForbiddenError(REJECTIONS[verification.reason]);
 
-      const event = parseGenericEvent(body);
-      const capture = captureGenericEvent(event, { submissionId: deps.newId(), receivedAt, source });
-      const stored = await acceptCapture(
-        deps,
-        capture,
-        naturalKey(capture.channel, `${source.id}:${event.id}`),
-        `generic-${source.id}`,
-      );
-      return c.json({ id: stored.capture.submissionId, status: 'accepted' }, 202);
-    },
-  );
+    const event = parseGenericEvent(body);
+    const capture = captureGenericEvent(event, { submissionId: deps.newId(), receivedAt, source });
+    const stored = await acceptCapture(
+      deps,
+      capture,
+      naturalKey(capture.channel, `${source.id}:${event.id}`),
+      `generic-${source.id}`,
+    );
+    return c.json({ id: stored.capture.submissionId, status: 'accepted' }, 202);
+  });
 
   return app as unknown as Hono;
 }

@@ -6,14 +6,13 @@ import {
   metaCaptures,
   metaChallengeResponse,
   NotFoundError,
-  PayloadTooLargeError,
   parseMetaWebhook,
   verifyMetaSignature,
 } from '@leadflow/core';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
+import { limitBody } from '../middleware';
 
 /** A delivery batches up to 1,000 updates; this leaves room for that and refuses anything absurd. */
 const MAX_DELIVERY_BYTES = 4 * 1024 * 1024;
@@ -43,31 +42,22 @@ export function metaRoutes(deps: IngestDeps): Hono {
     return c.text(challenge, 200);
   });
 
-  app.post(
-    PATH,
-    bodyLimit({
-      maxSize: MAX_DELIVERY_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`The body is larger than the ${MAX_DELIVERY_BYTES}-byte limit.`);
-      },
-    }),
-    async (c) => {
-      const appSecret = deps.secrets?.metaAppSecret;
-      const source = deps.config.channels.meta;
-      if (!appSecret || !source) throw notConfigured();
-      const receivedAt = clock();
-      // The signature covers the exact bytes Meta sent: verify them before anything reads the JSON.
-      const rawBody = new Uint8Array(await c.req.arrayBuffer());
-      if (!verifyMetaSignature(rawBody, c.req.header(META_SIGNATURE_HEADER), appSecret)) {
-        throw new ForbiddenError('The X-Hub-Signature-256 header does not match the body.');
-      }
-      const delivery = metaCaptures(parseMetaWebhook(rawBody), source, { newId: deps.newId, receivedAt });
-      await acceptInOrder(deps, delivery.captures);
-      if (delivery.invalid > 0) deps.observe?.({ outcome: 'invalid_item', source: 'meta', status: 200 });
-      if (delivery.captures.length === 0) deps.observe?.({ outcome: 'ignored', source: 'meta', status: 200 });
-      return c.text('EVENT_RECEIVED', 200);
-    },
-  );
+  app.post(PATH, limitBody(MAX_DELIVERY_BYTES), async (c) => {
+    const appSecret = deps.secrets?.metaAppSecret;
+    const source = deps.config.channels.meta;
+    if (!appSecret || !source) throw notConfigured();
+    const receivedAt = clock();
+    // The signature covers the exact bytes Meta sent: verify them before anything reads the JSON.
+    const rawBody = new Uint8Array(await c.req.arrayBuffer());
+    if (!verifyMetaSignature(rawBody, c.req.header(META_SIGNATURE_HEADER), appSecret)) {
+      throw new ForbiddenError('The X-Hub-Signature-256 header does not match the body.');
+    }
+    const delivery = metaCaptures(parseMetaWebhook(rawBody), source, { newId: deps.newId, receivedAt });
+    await acceptInOrder(deps, delivery.captures);
+    if (delivery.invalid > 0) deps.observe?.({ outcome: 'invalid_item', source: 'meta', status: 200 });
+    if (delivery.captures.length === 0) deps.observe?.({ outcome: 'ignored', source: 'meta', status: 200 });
+    return c.text('EVENT_RECEIVED', 200);
+  });
   return app;
 }
 

@@ -1,16 +1,15 @@
 import {
   ForbiddenError,
   NotFoundError,
-  PayloadTooLargeError,
   parseTelegramUpdate,
   TELEGRAM_SECRET_HEADER,
   telegramCapture,
   verifyTelegramSecretToken,
 } from '@leadflow/core';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
+import { limitBody } from '../middleware';
 
 /** One Update is small; Telegram's own limits keep a text message far below this. */
 const MAX_UPDATE_BYTES = 1024 * 1024;
@@ -23,29 +22,20 @@ export function telegramRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
   const clock = deps.clock ?? (() => new Date());
 
-  app.post(
-    '/v1/webhooks/telegram',
-    bodyLimit({
-      maxSize: MAX_UPDATE_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`The body is larger than the ${MAX_UPDATE_BYTES}-byte limit.`);
-      },
-    }),
-    async (c) => {
-      const secretToken = deps.secrets?.telegramSecretToken;
-      const source = deps.config.channels.telegram;
-      if (!secretToken || !source) throw new NotFoundError('The Telegram channel is not configured.');
-      if (!verifyTelegramSecretToken(c.req.header(TELEGRAM_SECRET_HEADER), secretToken)) {
-        throw new ForbiddenError('The X-Telegram-Bot-Api-Secret-Token header does not match.');
-      }
-      const receivedAt = clock();
-      const update = parseTelegramUpdate(new Uint8Array(await c.req.arrayBuffer()));
-      const capture = telegramCapture(update, source, { newId: deps.newId, receivedAt });
-      if (capture) {
-        await acceptCapture(deps, capture, naturalKey('telegram', capture.externalId), 'telegram');
-      } else deps.observe?.({ outcome: 'ignored', source: 'telegram', status: 200 });
-      return c.json({}, 200);
-    },
-  );
+  app.post('/v1/webhooks/telegram', limitBody(MAX_UPDATE_BYTES), async (c) => {
+    const secretToken = deps.secrets?.telegramSecretToken;
+    const source = deps.config.channels.telegram;
+    if (!secretToken || !source) throw new NotFoundError('The Telegram channel is not configured.');
+    if (!verifyTelegramSecretToken(c.req.header(TELEGRAM_SECRET_HEADER), secretToken)) {
+      throw new ForbiddenError('The X-Telegram-Bot-Api-Secret-Token header does not match.');
+    }
+    const receivedAt = clock();
+    const update = parseTelegramUpdate(new Uint8Array(await c.req.arrayBuffer()));
+    const capture = telegramCapture(update, source, { newId: deps.newId, receivedAt });
+    if (capture) {
+      await acceptCapture(deps, capture, naturalKey('telegram', capture.externalId), 'telegram');
+    } else deps.observe?.({ outcome: 'ignored', source: 'telegram', status: 200 });
+    return c.json({}, 200);
+  });
   return app;
 }

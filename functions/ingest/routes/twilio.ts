@@ -3,10 +3,8 @@ import {
   captureTwilioSms,
   captureTwilioVoice,
   ForbiddenError,
-  MAX_BODY_BYTES,
   MalformedBodyError,
   NotFoundError,
-  PayloadTooLargeError,
   parseTwilioForm,
   publicRequestUrl,
   smsReplyTwiml,
@@ -19,9 +17,9 @@ import {
   voicemailTwiml,
 } from '@leadflow/core';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
+import { limitBody } from '../middleware';
 
 const VOICE_PATH = '/v1/webhooks/twilio/voice';
 const SMS_PATH = '/v1/webhooks/twilio/sms';
@@ -34,12 +32,7 @@ const SMS_PATH = '/v1/webhooks/twilio/sms';
 export function twilioRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
   const clock = deps.clock ?? (() => new Date());
-  const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new PayloadTooLargeError(`The body is larger than the ${MAX_BODY_BYTES}-byte limit.`);
-    },
-  });
+  const limit = limitBody();
 
   // Before the body is read: an unconfigured channel does not exist, whatever is posted to it.
   app.use('/v1/webhooks/twilio/*', async (_c, next) => {

@@ -8,6 +8,7 @@ import {
 import {
   type Assignment,
   type CaptureEvent,
+  CHANNELS,
   identityKeys,
   type LeadflowConfig,
   type Notification,
@@ -46,17 +47,8 @@ export interface RoutedLead {
   readonly notifications: readonly Notification[];
 }
 
-/** Channels whose captures can continue a conversation; forms and calls always open a lead. */
-const CONVERSATIONAL = new Set<CaptureEvent['channel']>([
-  'phone_call',
-  'sms',
-  'email',
-  'whatsapp',
-  'messenger',
-  'instagram',
-  'telegram',
-  'chat',
-]);
+/** Channels whose captures can continue a conversation (a missed call is urgent and always opens a lead). */
+const CONVERSATIONAL = new Set<CaptureEvent['channel']>(CHANNELS.filter((channel) => channel !== 'web_form'));
 
 /**
  * Routes one capture: resolves (and if needed merges) the contact, then either adds the message to the

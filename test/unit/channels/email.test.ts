@@ -416,7 +416,7 @@ describe('receiveEmail (the inbound-email handler’s domain step, with in-memor
     return { deps, calls, table };
   }
 
-  it('reads the raw MIME by SES message id, stores, then queues, keyed by Message-ID', async () => {
+  it('reads the raw MIME by SES message id, stores, then queues, keyed by sender and Message-ID', async () => {
     const { deps, calls, table } = fakes();
     const outcome = await receiveEmail(deps, record());
     expect(outcome).toMatchObject({ outcome: 'accepted', sesMessageId: record().ses.mail.messageId });
@@ -425,9 +425,12 @@ describe('receiveEmail (the inbound-email handler’s domain step, with in-memor
       'store',
       expect.stringMatching(/^enqueue /),
     ]);
-    expect([...table.values()][0]?.idempotencyHash).toBe(
-      naturalKey('email', 'CAJ5xYz0reply-0001@mail.gmail.com').idempotencyHash,
+    const stored = [...table.values()][0];
+    expect(stored?.idempotencyHash).toBe(
+      naturalKey('email', `${stored?.capture.contact.emailKey}\nCAJ5xYz0reply-0001@mail.gmail.com`)
+        .idempotencyHash,
     );
+    expect(stored?.capture.contact.emailKey).toBeTruthy();
   });
 
   it('re-queues the first capture on a redelivery, and stores nothing new', async () => {
