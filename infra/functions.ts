@@ -4,9 +4,11 @@ import {
   type FunctionKey,
   ingestLeadingKeys,
   queues as queueDefinitions,
+  streamEventSource,
 } from '@leadflow/aws/resources';
-import { Duration } from 'aws-cdk-lib';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -42,6 +44,8 @@ export class Functions extends Construct {
   readonly byKey: Record<FunctionKey, LeadflowFunction>;
   /** Where inbound-email events go once Lambda's asynchronous retries are exhausted. */
   readonly inboundEmailDeadLetterQueue: Queue;
+  /** Where the outbox's stream event source describes records it gave up on (their shard and sequence range). */
+  readonly outboxDeadLetterQueue: Queue;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -84,7 +88,56 @@ export class Functions extends Construct {
       maxEventAge: Duration.hours(6),
     });
 
-    this.byKey = { ingest, router, notifier, inboundEmail };
+    // The transactional outbox: the table's stream re-queues every stored submission, so a capture whose
+    // direct send failed after the store still reaches the router. Reads the stream (granted by the event
+    // source) and sends to the leads queue; no item access at all.
+    this.outboxDeadLetterQueue = new Queue(this, 'OutboxDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.seconds(streamEventSource.onFailure.retentionSeconds),
+    });
+    Validations.of(this.outboxDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter destination: the on-failure destination of the outbox stream ' +
+        'event source, alarmed on its first message; it has nothing further to redrive to.',
+    });
+    const outbox = new LeadflowFunction(this, 'Outbox', { name: 'outbox' }).bindQueueSender(
+      queues.byKey.leads.queue,
+      env.leadsQueueUrl,
+    );
+    outbox.function.addEventSource(
+      new DynamoEventSource(storage.table, {
+        // From the oldest record kept: nothing written between enabling the stream and the mapping is missed.
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: streamEventSource.batchSize,
+        maxBatchingWindow:
+          streamEventSource.maxBatchingWindowSeconds > 0
+            ? Duration.seconds(streamEventSource.maxBatchingWindowSeconds)
+            : undefined,
+        bisectBatchOnError: streamEventSource.bisectBatchOnError,
+        retryAttempts: streamEventSource.retryAttempts,
+        reportBatchItemFailures: streamEventSource.reportBatchItemFailures,
+        onFailure: new SqsDlq(this.outboxDeadLetterQueue),
+        filters: [
+          FilterCriteria.filter({
+            eventName: FilterRule.or(...streamEventSource.eventNames),
+            dynamodb: { Keys: { pk: { S: FilterRule.beginsWith(streamEventSource.partitionKeyPrefix) } } },
+          }),
+        ],
+      }),
+    );
+
+    // The event source's stream grant: Describe/GetRecords/GetShardIterator on this table's stream ARN,
+    // plus dynamodb:ListStreams, which IAM authorizes on "*" only.
+    Validations.of(outbox.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams supports no resource-level permissions, so the event source mapping grants it ' +
+        'on "*"; every other stream action is scoped to this table\'s stream, and the role has no item access.',
+    });
+
+    this.byKey = { ingest, router, notifier, inboundEmail, outbox };
 
     for (const source of eventSources) {
       const { fifo } = queueDefinitions[source.queue];

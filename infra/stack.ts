@@ -59,6 +59,7 @@ export class LeadflowStack extends Stack {
           Object.entries(this.queues.byKey).map(([key, pair]) => [key, pair.deadLetterQueue]),
         ),
         inboundEmail: this.functions.inboundEmailDeadLetterQueue,
+        outbox: this.functions.outboxDeadLetterQueue,
       },
       functions: Object.fromEntries(
         Object.entries(this.functions.byKey).map(([key, fn]) => [key, fn.function]),

@@ -1,6 +1,13 @@
 import { type AttributeType as KeyType, table } from '@leadflow/aws/resources';
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 
 const attributeTypes: Record<KeyType, AttributeType> = { S: AttributeType.STRING, N: AttributeType.NUMBER };
@@ -24,6 +31,8 @@ export class Storage extends Construct {
       encryption: TableEncryption.AWS_MANAGED,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      // Feeds the outbox function, which re-queues every stored submission.
+      stream: StreamViewType[table.stream],
     });
 
     for (const index of table.globalSecondaryIndexes) {

@@ -1,8 +1,10 @@
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
@@ -40,11 +42,19 @@ export function createTableInput(
       ],
       Projection: { ProjectionType: 'ALL' },
     })),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream },
   };
 }
 
-/** Creates the table (if missing) and turns on TTL, as the stack does. */
-export async function provisionTable(client: DynamoDBClient, definition: TableDefinition, tableName: string) {
+/**
+ * Creates the table (if missing) and turns on TTL and the stream, as the stack does; returns the
+ * stream's ARN.
+ */
+export async function provisionTable(
+  client: DynamoDBClient,
+  definition: TableDefinition,
+  tableName: string,
+): Promise<string> {
   try {
     await client.send(new CreateTableCommand(createTableInput(definition, tableName)));
     await client.send(
@@ -56,6 +66,18 @@ export async function provisionTable(client: DynamoDBClient, definition: TableDe
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  if (Table?.LatestStreamArn && Table.StreamSpecification?.StreamEnabled) return Table.LatestStreamArn;
+  // A table kept in a data folder from before the stream existed: turn it on.
+  const updated = await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: definition.stream },
+    }),
+  );
+  const arn = updated.TableDescription?.LatestStreamArn;
+  if (!arn) throw new Error(`Table ${tableName} has no stream`);
+  return arn;
 }
 
 /** Queue attributes built from the shared definition (the CDK sets the same ones). */

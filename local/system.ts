@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import {
   BucketAlreadyOwnedByYou,
   CreateBucketCommand,
@@ -14,7 +15,14 @@ import {
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { serve } from '@hono/node-server';
 import { ObjectStore } from '@leadflow/aws';
-import { env, eventSources, functions, rawMailBucket, table } from '@leadflow/aws/resources';
+import {
+  env,
+  eventSources,
+  functions,
+  rawMailBucket,
+  streamEventSource,
+  table,
+} from '@leadflow/aws/resources';
 import sesModule from 'aws-ses-v2-local';
 import { startFauxqs } from 'fauxqs';
 import { Hono } from 'hono';
@@ -23,6 +31,7 @@ import { SqsEventSource, type SqsHandler } from './event-source';
 import { lambdaContext } from './lambda-context';
 import { provisionQueues, provisionTable } from './provision';
 import { type InboundEmailHandler, startLocalSmtp } from './smtp';
+import { DynamoStreamSource, type StreamHandler } from './stream-source';
 
 export interface LocalSystemOptions {
   /** HTTP API port; 0 picks a free one. */
@@ -68,7 +77,8 @@ const LOCAL_CREDENTIALS = {
 
 /**
  * Starts the whole system on this machine: DynamoDB Local, fauxqs (SQS), aws-ses-v2-local, the
- * HTTP API and an event-source mapping per queue, all from the definitions the CDK stack uses.
+ * HTTP API, an event-source mapping per queue and one on the table's stream (the outbox), all from
+ * the definitions the CDK stack uses.
  */
 export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
   const log = options.log ?? (() => undefined);
@@ -119,6 +129,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       credentials: creds(),
       useQueueUrlAsEndpoint: false,
     });
+    const streams = new DynamoDBStreamsClient({
+      endpoint: urls.dynamodb,
+      region: 'us-east-1',
+      credentials: creds(),
+    });
     const s3 = new S3Client({
       endpoint: urls.sqs,
       region: 'us-east-1',
@@ -127,13 +142,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     });
     stops.push(() => {
       dynamoClient.destroy();
+      streams.destroy();
       sqs.destroy();
       s3.destroy();
     });
 
     await waitFor(() => dynamoClient.send(new ListTablesCommand({})), 'DynamoDB Local', 20_000);
     const tableName = `${options.prefix ?? ''}${table.localName}`;
-    await provisionTable(dynamoClient, table, tableName);
+    const streamArn = await provisionTable(dynamoClient, table, tableName);
     const queues = await provisionQueues(sqs, options.prefix ?? '');
     const bucketName = `${options.prefix ?? ''}${rawMailBucket.localName}`;
     await provisionBucket(s3, bucketName);
@@ -160,17 +176,19 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     };
     // Handlers read their settings at import, like a Lambda cold start: set them first.
     Object.assign(process.env, handlerEnv);
-    const [ingest, router, notifier, inboundEmail] = await Promise.all([
+    const [ingest, router, notifier, inboundEmail, outbox] = await Promise.all([
       import('../functions/ingest/handler'),
       import('../functions/router/handler'),
       import('../functions/notifier/handler'),
       import('../functions/inbound-email/handler'),
+      import('../functions/outbox/handler'),
     ]);
     const handlers: Record<keyof typeof functions, SqsHandler | undefined> = {
       ingest: undefined,
       router: router.handler as unknown as SqsHandler,
       notifier: notifier.handler as unknown as SqsHandler,
       inboundEmail: undefined,
+      outbox: undefined,
     };
 
     for (const source of eventSources) {
@@ -194,6 +212,20 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       }).start();
       stops.push(() => mapping.stop());
     }
+
+    // The outbox: the table's stream, from now on, re-queues every stored submission.
+    const outboxSource = await new DynamoStreamSource({
+      streams,
+      streamArn,
+      functionName: streamEventSource.function,
+      handler: outbox.handler as unknown as StreamHandler,
+      definition: streamEventSource,
+      timeoutSeconds: functions[streamEventSource.function].timeoutSeconds,
+      memoryMb: functions[streamEventSource.function].memoryMb,
+      ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+      onError: (error) => log(`[${streamEventSource.function}] ${describeError(error)}`),
+    }).start();
+    stops.push(() => outboxSource.stop());
 
     // Inbound email: accept mail for the configured recipients' domains, like an SES domain rule.
     const smtp = await startLocalSmtp({
@@ -241,6 +273,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     await stop();
     throw error;
   }
+}
+
+/** An error's message, with the per-record errors of a Powertools batch failure. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const records = (error as { recordErrors?: unknown[] }).recordErrors ?? [];
+  return [error.message, ...records.map((e) => (e instanceof Error ? e.message : String(e)))].join('; ');
 }
 
 /** Creates the raw-mail bucket (if missing) with the expiry the stack gives it. */

@@ -21,15 +21,16 @@ function alarmsOn(metricName: string) {
 }
 
 describe('alarms', () => {
-  // Each queue's DLQ, plus the inbound-email function's asynchronous-invocation DLQ.
+  // Each queue's DLQ, the inbound-email function's asynchronous-invocation DLQ and the outbox's on-failure queue.
   const deadLetterQueues = () => [
     ...queueKeys.map((key) => stack.queues.byKey[key].deadLetterQueue),
     stack.functions.inboundEmailDeadLetterQueue,
+    stack.functions.outboxDeadLetterQueue,
   ];
 
   it('has one alarm per DLQ, per function error, ingest throttles and API 5xx', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', queueKeys.length + 1 + functionKeys.length + 2);
-    expect(alarmsOn('ApproximateNumberOfMessagesVisible')).toHaveLength(queueKeys.length + 1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', queueKeys.length + 2 + functionKeys.length + 2);
+    expect(alarmsOn('ApproximateNumberOfMessagesVisible')).toHaveLength(queueKeys.length + 2);
     expect(alarmsOn('Errors')).toHaveLength(functionKeys.length);
     expect(alarmsOn('Throttles')).toHaveLength(1);
     expect(alarmsOn('5xx')).toHaveLength(1);

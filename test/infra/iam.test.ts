@@ -184,6 +184,59 @@ describe('inbound-email (invoked by SES)', () => {
   });
 });
 
+describe('outbox', () => {
+  const outboxStatements = () => statementsOf(template, logicalId(stack.functions.byKey.outbox.role));
+  const outboxActions = (service: string) =>
+    outboxStatements()
+      .flatMap(actionsOf)
+      .filter((action) => action.startsWith(`${service}:`))
+      .sort();
+
+  it('has no DynamoDB item action at all, only the stream reads of its event source', () => {
+    expect(outboxActions('dynamodb')).toEqual([
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+    ]);
+    expect(outboxStatements()).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+      Resource: { 'Fn::GetAtt': [logicalId(stack.storage.table), 'StreamArn'] },
+    });
+    // ListStreams is the one action IAM authorizes only on "*".
+    const wildcard = outboxStatements().filter((statement) =>
+      JSON.stringify(statement.Resource).includes('*'),
+    );
+    expect(wildcard.flatMap(actionsOf)).toEqual(['dynamodb:ListStreams']);
+  });
+
+  it('sends only to the leads queue and to its on-failure queue', () => {
+    const sends = outboxStatements().filter((statement) => actionsOf(statement).includes('sqs:SendMessage'));
+    expect(sends.map((statement) => statement.Resource)).toEqual(
+      expect.arrayContaining([
+        queueArn('leads'),
+        { 'Fn::GetAtt': [logicalId(stack.functions.outboxDeadLetterQueue), 'Arn'] },
+      ]),
+    );
+    expect(sends).toHaveLength(2);
+    expect(outboxActions('sqs')).not.toContain('sqs:ReceiveMessage');
+  });
+
+  it('has no S3, SES, KMS or Secrets Manager access', () => {
+    for (const service of ['s3', 'ses', 'kms', 'secretsmanager']) expect(outboxActions(service)).toEqual([]);
+  });
+
+  it('may write only to its own log group', () => {
+    expect(outboxStatements()).toContainEqual(
+      expect.objectContaining({
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalId(stack.functions.byKey.outbox.logGroup), 'Arn'] },
+      }),
+    );
+  });
+});
+
 describe('router', () => {
   it('reads and writes items on the table only (Query and DeleteItem for merges), never Scan or an index', () => {
     expect(statements('router')).toContainEqual({

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { env, eventSources, functions, queues, table } from '@leadflow/aws/resources';
+import { env, eventSources, functions, queues, streamEventSource, table } from '@leadflow/aws/resources';
 import type { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,13 @@ describe('table', () => {
     });
   });
 
+  it('streams new images, for the outbox', () => {
+    expect(table.stream).toBe('NEW_IMAGE');
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+  });
+
   it('is encrypted, point-in-time recoverable, deletion protected and retained', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       Properties: Match.objectLike({
@@ -71,8 +78,8 @@ describe('table', () => {
 });
 
 describe('queues', () => {
-  it('creates each queue and its DLQ, the inbound-email DLQ, and nothing else', () => {
-    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2 + 1);
+  it('creates each queue and its DLQ, the inbound-email DLQ, the outbox on-failure queue, and nothing else', () => {
+    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2 + 2);
   });
 
   it.each(queueKeys)('%s redrives to its own DLQ after maxReceiveCount receives', (key) => {
@@ -115,9 +122,14 @@ describe('queues', () => {
   });
 
   it('denies non-TLS access to every queue', () => {
-    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2 + 1);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2 + 2);
     const inboundEmailDlq = logicalId(stack.functions.inboundEmailDeadLetterQueue);
-    for (const id of [...queueKeys.flatMap((key) => [queueId(key), dlqId(key)]), inboundEmailDlq]) {
+    const outboxDlq = logicalId(stack.functions.outboxDeadLetterQueue);
+    for (const id of [
+      ...queueKeys.flatMap((key) => [queueId(key), dlqId(key)]),
+      inboundEmailDlq,
+      outboxDlq,
+    ]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
         PolicyDocument: {
@@ -132,7 +144,7 @@ describe('queues', () => {
 
 describe('event sources', () => {
   it('maps each event source in resources.ts, and only those', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', eventSources.length);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', eventSources.length + 1);
   });
 
   it.each(eventSources.map((source) => [source.queue, source] as const))(
@@ -167,7 +179,9 @@ describe('event sources', () => {
   });
 
   it('gives every consumed queue a visibility timeout of at least 6x its consumer timeout', () => {
-    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter(
+      (mapping) => mapping.Properties.EventSourceArn['Fn::GetAtt'][1] === 'Arn',
+    );
     expect(mappings).toHaveLength(eventSources.length);
     for (const mapping of mappings) {
       const [queueLogicalId] = mapping.Properties.EventSourceArn['Fn::GetAtt'] as [string];
@@ -176,6 +190,50 @@ describe('event sources', () => {
       const timeout = resource(functionLogicalId).Properties.Timeout as number;
       expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
     }
+  });
+});
+
+describe('outbox stream event source', () => {
+  const mapping = () => {
+    const found = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter(
+      (m) => m.Properties.EventSourceArn['Fn::GetAtt'][1] === 'StreamArn',
+    );
+    expect(found).toHaveLength(1);
+    return found[0]?.Properties as Record<string, unknown>;
+  };
+
+  it('reads the table stream into the outbox with the declared batch, retry and failure settings', () => {
+    expect(mapping()).toEqual({
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.storage.table), 'StreamArn'] },
+      FunctionName: { Ref: functionId('outbox') },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: streamEventSource.batchSize,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: streamEventSource.retryAttempts,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [logicalId(stack.functions.outboxDeadLetterQueue), 'Arn'] },
+        },
+      },
+      FilterCriteria: { Filters: [{ Pattern: expect.any(String) }] },
+    });
+    expect(streamEventSource.maxBatchingWindowSeconds).toBe(0);
+  });
+
+  it('lets only inserted or modified submission items through', () => {
+    const filters = (mapping().FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
+    expect(JSON.parse(filters[0]?.Pattern ?? '')).toEqual({
+      eventName: ['INSERT', 'MODIFY'],
+      dynamodb: { Keys: { pk: { S: [{ prefix: 'SUB#' }] } } },
+    });
+  });
+
+  it('sends exhausted records to an encrypted on-failure queue kept 14 days', () => {
+    expect(resource(logicalId(stack.functions.outboxDeadLetterQueue)).Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: streamEventSource.onFailure.retentionSeconds,
+    });
   });
 });
 
@@ -216,6 +274,7 @@ describe('functions', () => {
     ['router', [env.tableName, env.notificationsQueueUrl]],
     ['notifier', [env.tableName, env.sesFromAddress, env.sesConfigurationSet, env.leadLinkBaseUrl]],
     ['inboundEmail', [env.tableName, env.leadsQueueUrl, env.rawMailBucket, env.rawMailPrefix]],
+    ['outbox', [env.leadsQueueUrl]],
   ] as const)('%s gets exactly the app variables it reads', (key, names) => {
     const variables = resource(functionId(key)).Properties.Environment as {
       Variables: Record<string, unknown>;

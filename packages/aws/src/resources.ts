@@ -26,7 +26,11 @@ export interface TableDefinition {
   readonly sortKey: KeyAttribute;
   readonly timeToLiveAttribute: string;
   readonly globalSecondaryIndexes: readonly IndexDefinition[];
+  /** The table's change stream: what a stream record carries (the outbox needs only the new item). */
+  readonly stream: StreamViewType;
 }
+
+export type StreamViewType = 'NEW_IMAGE' | 'OLD_IMAGE' | 'NEW_AND_OLD_IMAGES' | 'KEYS_ONLY';
 
 export interface FunctionDefinition {
   /** Entry file, relative to the repository root; it must export `handler`. */
@@ -76,6 +80,7 @@ export const table: TableDefinition = {
       sortKey: { name: 'gsi1sk', type: 'S' },
     },
   ],
+  stream: 'NEW_IMAGE',
 };
 
 export const functions = {
@@ -84,6 +89,8 @@ export const functions = {
   notifier: { entry: 'functions/notifier/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
   /** Invoked by the SES receipt rule (async): reads the raw message from S3, stores and queues the capture. */
   inboundEmail: { entry: 'functions/inbound-email/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
+  /** Fed by the table's stream: re-queues every stored submission, in case ingest's own send failed. */
+  outbox: { entry: 'functions/outbox/handler.ts', timeoutSeconds: 30, memoryMb: 256 },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionKey = keyof typeof functions;
@@ -132,6 +139,44 @@ export const eventSources = [
     maxConcurrency: 10,
   },
 ] as const satisfies readonly EventSourceDefinition[];
+
+export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
+
+export interface StreamEventSourceDefinition {
+  readonly function: FunctionKey;
+  /** Only records of these kinds reach the function (Lambda event filtering). */
+  readonly eventNames: readonly StreamEventName[];
+  /** Only records whose partition key (`pk`, a string) starts with this prefix reach the function. */
+  readonly partitionKeyPrefix: string;
+  readonly batchSize: number;
+  /** Seconds to wait to fill a batch; 0 keeps speed-to-lead first. */
+  readonly maxBatchingWindowSeconds: number;
+  /** Split a failing batch in two to isolate the bad record. */
+  readonly bisectBatchOnError: boolean;
+  /** Retries of a failing record before it goes to the on-failure destination. */
+  readonly retryAttempts: number;
+  /** Reports `batchItemFailures` so processing resumes from the first failed record. */
+  readonly reportBatchItemFailures: true;
+  /** Where a record that exhausted its retries is described (an SQS queue; the record itself is not copied). */
+  readonly onFailure: { readonly localName: string; readonly retentionSeconds: number };
+}
+
+/**
+ * The transactional outbox: every stored submission (`SUB#…`, inserted or rewritten) is sent to the
+ * leads queue again from the table's stream. The dedupe id is the submission id, so SQS FIFO drops the
+ * copy when ingest's direct send succeeded, and the router is idempotent by submission id beyond that.
+ */
+export const streamEventSource = {
+  function: 'outbox',
+  eventNames: ['INSERT', 'MODIFY'],
+  partitionKeyPrefix: 'SUB#',
+  batchSize: 100,
+  maxBatchingWindowSeconds: 0,
+  bisectBatchOnError: true,
+  retryAttempts: 5,
+  reportBatchItemFailures: true,
+  onFailure: { localName: 'leadflow-outbox-dlq', retentionSeconds: 14 * DAY },
+} as const satisfies StreamEventSourceDefinition;
 
 export interface BucketDefinition {
   /** Name used locally; on AWS the CDK generates a physical name. */
