@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { genericWebhookSignature, metaSignature, twilioSignature } from '@leadflow/core';
+import { type LOCAL_SECRET_DEFAULTS, localSecrets } from './secrets';
 
 const USAGE = `Prints the signature headers a provider would send, for the local secrets (or the env's).
 
@@ -12,13 +13,6 @@ const USAGE = `Prints the signature headers a provider would send, for the local
 Add --curl to print "-H Name:value" arguments to splice into a curl command line.
 Secrets: TWILIO_AUTH_TOKEN, GENERIC_WEBHOOK_SECRETS (JSON by source id), META_APP_SECRET;
 unset, the defaults npm start uses.`;
-
-/** The defaults local/system.ts gives the handlers when the variables are unset. */
-const LOCAL_DEFAULTS = {
-  TWILIO_AUTH_TOKEN: 'local-twilio-auth-token',
-  META_APP_SECRET: 'local-meta-app-secret',
-  GENERIC_WEBHOOK_SECRETS: '{"callcenter":"local-generic-callcenter-secret"}',
-} as const;
 
 export type Header = readonly [name: string, value: string];
 
@@ -42,7 +36,7 @@ export function signatureHeaders(
       curl: { type: 'boolean', default: false },
     },
   });
-  const secret = (name: keyof typeof LOCAL_DEFAULTS) => env[name] || LOCAL_DEFAULTS[name];
+  const secret = (name: keyof typeof LOCAL_SECRET_DEFAULTS) => localSecrets(env)[name];
   const body = () => {
     if (values.body !== undefined) return values.body;
     if (values['body-file'] !== undefined) return readFileSync(values['body-file']);

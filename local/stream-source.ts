@@ -8,6 +8,7 @@ import {
 import type { StreamEventSourceDefinition } from '@leadflow/aws/resources';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
+import { sleep, withTimeout } from './timing';
 
 export type StreamHandler = (
   event: DynamoDBStreamEvent,
@@ -228,29 +229,4 @@ function repairImage(image: Record<string, unknown>): Record<string, unknown> {
     return attribute;
   };
   return Object.fromEntries(Object.entries(image).map(([name, value]) => [name, repair(value)]));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -30,6 +30,7 @@ import { config } from '../config';
 import { SqsEventSource, type SqsHandler } from './event-source';
 import { lambdaContext } from './lambda-context';
 import { provisionQueues, provisionTable } from './provision';
+import { localSecrets } from './secrets';
 import { type InboundEmailHandler, startLocalSmtp } from './smtp';
 import { DynamoStreamSource, type StreamHandler } from './stream-source';
 
@@ -164,12 +165,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [env.rawMailBucket]: bucketName,
       [env.rawMailPrefix]: rawMailBucket.objectKeyPrefix,
       // Local provider secrets (documented in the README); a real deployment reads a Secrets Manager secret.
-      TWILIO_AUTH_TOKEN: process.env.TWILIO_AUTH_TOKEN ?? 'local-twilio-auth-token',
-      META_APP_SECRET: process.env.META_APP_SECRET ?? 'local-meta-app-secret',
-      META_VERIFY_TOKEN: process.env.META_VERIFY_TOKEN ?? 'local-meta-verify-token',
-      TELEGRAM_SECRET_TOKEN: process.env.TELEGRAM_SECRET_TOKEN ?? 'local-telegram-secret-token',
-      GENERIC_WEBHOOK_SECRETS:
-        process.env.GENERIC_WEBHOOK_SECRETS ?? '{"callcenter":"local-generic-callcenter-secret"}',
+      ...localSecrets(),
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       POWERTOOLS_METRICS_NAMESPACE: 'leadflow',

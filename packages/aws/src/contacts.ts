@@ -225,7 +225,6 @@ async function mergeInto(
   loser: ContactProfile,
   now: string,
 ): Promise<void> {
-  const ids = { ':survivor': survivor.contactId, ':loser': new Set([loser.contactId]) };
   try {
     await doc.send(
       new TransactWriteCommand({
@@ -246,7 +245,7 @@ async function mergeInto(
               Key: keys.contact(survivor.contactId),
               UpdateExpression: 'ADD pendingMerges :loser',
               ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
-              ExpressionAttributeValues: { ':loser': ids[':loser'] },
+              ExpressionAttributeValues: { ':loser': new Set([loser.contactId]) },
             },
           },
         ],

@@ -1,0 +1,20 @@
+/**
+ * Provider secrets the local system uses when the variables are unset (documented in the README);
+ * `npm start` gives them to the handlers and `npm run sign` signs with them.
+ */
+export const LOCAL_SECRET_DEFAULTS = {
+  TWILIO_AUTH_TOKEN: 'local-twilio-auth-token',
+  META_APP_SECRET: 'local-meta-app-secret',
+  META_VERIFY_TOKEN: 'local-meta-verify-token',
+  TELEGRAM_SECRET_TOKEN: 'local-telegram-secret-token',
+  GENERIC_WEBHOOK_SECRETS: '{"callcenter":"local-generic-callcenter-secret"}',
+} as const;
+
+/** The local secrets: each variable from `env` when set, else its default. */
+export function localSecrets(
+  env: NodeJS.ProcessEnv = process.env,
+): Record<keyof typeof LOCAL_SECRET_DEFAULTS, string> {
+  return Object.fromEntries(
+    Object.entries(LOCAL_SECRET_DEFAULTS).map(([name, fallback]) => [name, env[name] || fallback]),
+  ) as Record<keyof typeof LOCAL_SECRET_DEFAULTS, string>;
+}
