@@ -113,7 +113,8 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
 /** A unique person for a test, so tests sharing one system never see each other's leads. */
 export function person(tag: string) {
   const id = randomUUID().slice(0, 8);
-  const digits = String(Math.floor(10_000_000 + Math.random() * 89_999_999));
+  // 010-2xxx-xxxx to 010-4xxx-xxxx: always valid (some ranges, such as 010-59xx, are not assigned).
+  const digits = String(Math.floor(20_000_000 + Math.random() * 29_999_999));
   return {
     name: `Test ${tag} ${id}`,
     email: `${tag}.${id}@Example.COM`,

@@ -112,16 +112,18 @@ export function telegramCapture(
 }
 
 /**
- * Telegram reports shared numbers with or without the leading `+`: read it in the channel's region
- * first (a national number), then as international digits.
+ * Telegram reports a shared number as international digits, with or without the leading `+`: read bare
+ * digits as international first (a national reading of `8210…` in Korea would be a different, sometimes
+ * valid, number), and fall back to the channel's region for anything else.
  */
 export function telegramPhone(raw: string, source: ChannelSource): string | undefined {
-  const national = normalizePhone(raw, source.defaultRegion);
-  if (national.ok) return national.value;
   const digits = raw.trim();
-  if (!/^\d{6,15}$/.test(digits)) return undefined;
-  const international = normalizePhone(`+${digits}`, source.defaultRegion);
-  return international.ok ? international.value : undefined;
+  if (/^\d{6,15}$/.test(digits)) {
+    const international = normalizePhone(`+${digits}`, source.defaultRegion);
+    if (international.ok) return international.value;
+  }
+  const national = normalizePhone(raw, source.defaultRegion);
+  return national.ok ? national.value : undefined;
 }
 
 /** What the manager reads for a Telegram message. */
