@@ -8,6 +8,8 @@ export const LOCAL_SECRET_DEFAULTS = {
   META_VERIFY_TOKEN: 'local-meta-verify-token',
   TELEGRAM_SECRET_TOKEN: 'local-telegram-secret-token',
   GENERIC_WEBHOOK_SECRETS: '{"callcenter":"local-generic-callcenter-secret"}',
+  /** The `demo-backend` form's key, sent by a site's backend as X-Leadflow-Form-Key. */
+  FORM_SECRETS: '{"demo-backend":{"keys":["local-demo-backend-form-key-0001"]}}',
 } as const;
 
 /** The local secrets: each variable from `env` when set, else its default. */

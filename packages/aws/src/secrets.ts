@@ -16,6 +16,16 @@ export const channelSecretsSchema = z.object({
     .optional(),
   /** HMAC-SHA256 keys of the generic webhook, by source id. */
   generic: z.record(z.string(), z.string().min(16)).default({}),
+  /** Per form: the keys a site's backend sends in X-Leadflow-Form-Key (several during rotation), the CAPTCHA secret. */
+  forms: z
+    .record(
+      z.string(),
+      z.object({
+        keys: z.array(z.string().min(24, 'a form key needs at least 24 characters')).default([]),
+        captchaSecret: z.string().min(1).optional(),
+      }),
+    )
+    .optional(),
 });
 export type ChannelSecrets = z.infer<typeof channelSecretsSchema>;
 
@@ -27,6 +37,8 @@ export const secretEnv = {
   telegramSecretToken: 'TELEGRAM_SECRET_TOKEN',
   /** JSON object: `{"callcenter":"<secret>"}`. */
   generic: 'GENERIC_WEBHOOK_SECRETS',
+  /** JSON object: `{"demo-backend":{"keys":["<form key>"]},"demo-captcha":{"captchaSecret":"…"}}`. */
+  forms: 'FORM_SECRETS',
   /** On AWS: a Secrets Manager secret whose JSON has the keys of ChannelSecrets. */
   secretArn: 'CHANNEL_SECRETS_ARN',
 } as const;
@@ -56,21 +68,22 @@ export async function loadChannelSecrets(
       secrets.destroy();
     }
   } else {
-    let generic: unknown = {};
-    const genericJson = source[secretEnv.generic];
-    if (genericJson) {
+    const json = (name: string): unknown => {
+      const text = source[name];
+      if (!text) return {};
       try {
-        generic = JSON.parse(genericJson);
+        return JSON.parse(text);
       } catch {
-        throw new Error(`Configuration error: ${secretEnv.generic} is not valid JSON`);
+        throw new Error(`Configuration error: ${name} is not valid JSON`);
       }
-    }
+    };
     raw = {
       twilioAuthToken: source[secretEnv.twilioAuthToken] || undefined,
       metaAppSecret: source[secretEnv.metaAppSecret] || undefined,
       metaVerifyToken: source[secretEnv.metaVerifyToken] || undefined,
       telegramSecretToken: source[secretEnv.telegramSecretToken] || undefined,
-      generic,
+      generic: json(secretEnv.generic),
+      forms: json(secretEnv.forms),
     };
   }
   const parsed = channelSecretsSchema.safeParse(raw);

@@ -25,12 +25,46 @@ export const formFieldSchema = z.object({
   label: z.string().optional(),
 });
 
+/** The CAPTCHA providers whose siteverify APIs the door can call. */
+export const CAPTCHA_PROVIDERS = ['turnstile', 'hcaptcha', 'recaptcha'] as const;
+export const captchaProviderSchema = z.enum(CAPTCHA_PROVIDERS);
+export type CaptchaProvider = z.infer<typeof captchaProviderSchema>;
+
+/** A form's CAPTCHA: verified server-side before anything is stored. The secret is in the form secrets. */
+export const captchaSchema = z.object({
+  provider: captchaProviderSchema,
+  /** The provider's siteverify URL; defaults to the provider's own. */
+  verifyUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Hostnames the token must have been solved on (the provider reports it); empty accepts any. */
+  hostnames: z.array(z.string().min(1)).default([]),
+  /** reCAPTCHA v3 only: the lowest score accepted (0.0 bot … 1.0 human). */
+  minScore: z.number().min(0).max(1).optional(),
+});
+export type CaptchaConfig = z.infer<typeof captchaSchema>;
+
+/**
+ * Who may post to a form: `public` (browsers, rate-limited, CAPTCHA if set); `public_and_backend` (also a
+ * site's backend with the form key, which skips the per-client limit and the CAPTCHA); `backend` (only
+ * posts with the form key).
+ */
+export const formAccessSchema = z.enum(['public', 'public_and_backend', 'backend']);
+export type FormAccess = z.infer<typeof formAccessSchema>;
+
 export const formSchema = z
   .object({
     id,
     name: z.string().min(1),
     teamId: id,
     fields: z.array(formFieldSchema).min(1),
+    access: formAccessSchema.default('public'),
+    /**
+     * Requests per minute per client address (IPv4, or IPv6 /64) to this form; 0 turns the limit off.
+     * Unset: the deployment's default (`RATE_LIMIT_PER_CLIENT`).
+     */
+    rateLimitPerClient: z.number().int().nonnegative().max(100_000).optional(),
+    captcha: captchaSchema.optional(),
+    /** Acknowledgements this form may send to one recipient domain per hour (mail-bombing guard). */
+    acknowledgementDomainHourlyCap: z.number().int().nonnegative().max(100_000).default(30),
     allowedOrigins: z.array(z.url().or(z.literal('*'))).default([]),
     redirectUrl: z.url().optional(),
     honeypotField: z.string().min(1).optional(),
@@ -88,6 +122,8 @@ export const chatWidgetSchema = channelSourceSchema.extend({
   id,
   name: z.string().min(1),
   allowedOrigins: z.array(z.url().or(z.literal('*'))).default([]),
+  /** Messages per minute per client address to this widget; 0 turns the limit off. Unset: the default. */
+  rateLimitPerClient: z.number().int().nonnegative().max(100_000).optional(),
 });
 
 export const genericSourceSchema = channelSourceSchema.extend({
@@ -110,7 +146,25 @@ export const channelsSchema = z
     meta: channelSourceSchema.optional(),
     telegram: channelSourceSchema.optional(),
     chatWidgets: z.array(chatWidgetSchema).default([]),
-    email: channelSourceSchema.extend({ recipients: z.array(z.email()).default([]) }).optional(),
+    email: channelSourceSchema
+      .extend({
+        /**
+         * Our own mailboxes: mail to them becomes a lead (never from them). An entry may name its own team,
+         * e.g. `{"address": "sales-th@example.com", "teamId": "thai-desk"}`; others go to the channel's team.
+         */
+        recipients: z.array(z.union([z.email(), z.object({ address: z.email(), teamId: id })])).default([]),
+      })
+      .transform(({ recipients, ...source }) => ({
+        ...source,
+        recipients: recipients.map((entry) => (typeof entry === 'string' ? entry : entry.address)),
+        /** Lowercased recipient address → the team its mail goes to, for entries that name one. */
+        recipientTeams: Object.fromEntries(
+          recipients.flatMap((entry) =>
+            typeof entry === 'string' ? [] : [[entry.address.toLowerCase(), entry.teamId] as const],
+          ),
+        ) as Record<string, string>,
+      }))
+      .optional(),
   })
   .default({ conversationWindowMinutes: 24 * 60, generic: [], chatWidgets: [] });
 
@@ -121,11 +175,39 @@ export const leadflowConfigSchema = z
     channels: channelsSchema,
   })
   .superRefine((config, ctx) => {
+    // Every reference is checked here, so a typo fails `npm start`, `npm test` and `cdk synth`, not routing.
     const teams = new Set(config.teams.map((team) => team.id));
-    for (const form of config.forms) {
-      if (!teams.has(form.teamId))
-        ctx.addIssue({ code: 'custom', message: `form ${form.id}: unknown team ${form.teamId}` });
+    const team = (where: string, teamId: string, path: (string | number)[]) => {
+      if (!teams.has(teamId)) ctx.addIssue({ code: 'custom', path, message: `${where}: unknown team ${teamId}` });
+    };
+    config.forms.forEach((form, index) => {
+      team(`form ${form.id}`, form.teamId, ['forms', index, 'teamId']);
+    });
+    const { channels } = config;
+    for (const name of ['twilio', 'meta', 'telegram', 'email'] as const) {
+      const source = channels[name];
+      if (source) team(`channels.${name}`, source.teamId, ['channels', name, 'teamId']);
     }
+    channels.generic.forEach((source, index) => {
+      team(`generic source ${source.id}`, source.teamId, ['channels', 'generic', index, 'teamId']);
+    });
+    channels.chatWidgets.forEach((widget, index) => {
+      team(`chat widget ${widget.id}`, widget.teamId, ['channels', 'chatWidgets', index, 'teamId']);
+    });
+    for (const [address, teamId] of Object.entries(channels.email?.recipientTeams ?? {})) {
+      team(`email recipient ${address}`, teamId, ['channels', 'email', 'recipients']);
+    }
+    const unique = (what: string, ids: readonly string[]) => {
+      const seen = new Set<string>();
+      for (const value of ids) {
+        if (seen.has(value)) ctx.addIssue({ code: 'custom', message: `${what} ${value} is defined twice` });
+        seen.add(value);
+      }
+    };
+    unique('form', config.forms.map((form) => form.id));
+    unique('team', config.teams.map((t) => t.id));
+    unique('chat widget', channels.chatWidgets.map((widget) => widget.id));
+    unique('generic source', channels.generic.map((source) => source.id));
     const managers = config.teams.flatMap((team) => team.managers.map((manager) => manager.id));
     if (new Set(managers).size !== managers.length)
       ctx.addIssue({ code: 'custom', message: 'manager ids must be unique' });

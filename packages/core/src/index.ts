@@ -1,4 +1,5 @@
 export * from './body';
+export * from './captcha';
 export * from './capture';
 export * from './channels/chat';
 export * from './channels/email';
