@@ -14,6 +14,18 @@ const schemas = {
   // S3 bucket naming rules: 3-63 lowercase letters, digits, dots and dashes.
   rawMailBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/),
   rawMailPrefix: z.string().max(1024).default(''),
+  rateLimitPerClient: z.coerce.number().int().nonnegative().default(60),
+  trustedProxyHeaders: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim().toLowerCase())
+        .filter((name) => name !== ''),
+    )
+    .pipe(z.array(z.enum(['x-forwarded-host', 'x-forwarded-proto']))),
+  captchaVerifyUrl: z.url().optional(),
 } satisfies Record<EnvKey, z.ZodType>;
 
 type EnvOf<K extends EnvKey> = { [P in K]: z.infer<(typeof schemas)[P]> };

@@ -1,12 +1,12 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type CaptureEvent, messageGroupId, type Notification } from '@leadflow/core';
+import { type CaptureEvent, messageGroupId, type Notification, toMessageBody } from '@leadflow/core';
 
 /** Puts a capture on the leads FIFO queue, grouped by person and deduplicated by submission id. */
 export async function enqueueCapture(sqs: SQSClient, queueUrl: string, capture: CaptureEvent): Promise<void> {
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: queueUrl,
-      MessageBody: JSON.stringify(capture),
+      MessageBody: toMessageBody(capture),
       MessageGroupId: messageGroupId(capture.contact, capture.handles, capture.conversationId),
       MessageDeduplicationId: capture.submissionId,
       MessageAttributes: { channel: { DataType: 'String', StringValue: capture.channel } },
@@ -26,7 +26,7 @@ export async function enqueueNotifications(
       QueueUrl: queueUrl,
       Entries: notifications.map((notification, index) => ({
         Id: String(index),
-        MessageBody: JSON.stringify(notification),
+        MessageBody: toMessageBody(notification),
         MessageAttributes: { kind: { DataType: 'String', StringValue: notification.kind } },
       })),
     }),

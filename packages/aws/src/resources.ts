@@ -198,7 +198,7 @@ export const rawMailBucket: BucketDefinition = {
  * Partition-key prefixes the public ingest function may write (`dynamodb:LeadingKeys`): submissions
  * and counters, as laid out in keys.ts. A test checks keys.ts still agrees.
  */
-export const ingestLeadingKeys = ['SUB#*', 'STATS#*'] as const;
+export const ingestLeadingKeys = ['SUB#*', 'STATS#*', 'RATE#*'] as const;
 
 /**
  * Environment variable names shared by the stack and the handlers, so a rename cannot
@@ -217,6 +217,15 @@ export const env = {
   rawMailBucket: 'RAW_MAIL_BUCKET',
   /** The receipt rule's object key prefix (`inbound/`). */
   rawMailPrefix: 'RAW_MAIL_PREFIX',
+  /** Default requests per minute per client address per form or chat widget; 0 turns the limit off. */
+  rateLimitPerClient: 'RATE_LIMIT_PER_CLIENT',
+  /**
+   * Request headers set by a proxy we run (comma-separated, e.g. `X-Forwarded-Host,X-Forwarded-Proto`);
+   * unset, every `X-Forwarded-*` header is ignored.
+   */
+  trustedProxyHeaders: 'TRUSTED_PROXY_HEADERS',
+  /** Local and test only: a siteverify URL used for every CAPTCHA provider a form does not override. */
+  captchaVerifyUrl: 'CAPTCHA_VERIFY_URL',
 } as const;
 
 /**

@@ -38,7 +38,10 @@ export type CaptchaVerdict =
     };
 
 /** The token a form post carries for its CAPTCHA, or undefined when there is none worth sending. */
-export function captchaToken(captcha: CaptchaConfig, fields: Readonly<Record<string, string>>): string | undefined {
+export function captchaToken(
+  captcha: CaptchaConfig,
+  fields: Readonly<Record<string, string>>,
+): string | undefined {
   const token = fields[CAPTCHA_FIELDS[captcha.provider]]?.trim();
   return token && token.length <= MAX_TOKEN ? token : undefined;
 }

@@ -178,7 +178,8 @@ export const leadflowConfigSchema = z
     // Every reference is checked here, so a typo fails `npm start`, `npm test` and `cdk synth`, not routing.
     const teams = new Set(config.teams.map((team) => team.id));
     const team = (where: string, teamId: string, path: (string | number)[]) => {
-      if (!teams.has(teamId)) ctx.addIssue({ code: 'custom', path, message: `${where}: unknown team ${teamId}` });
+      if (!teams.has(teamId))
+        ctx.addIssue({ code: 'custom', path, message: `${where}: unknown team ${teamId}` });
     };
     config.forms.forEach((form, index) => {
       team(`form ${form.id}`, form.teamId, ['forms', index, 'teamId']);
@@ -204,10 +205,22 @@ export const leadflowConfigSchema = z
         seen.add(value);
       }
     };
-    unique('form', config.forms.map((form) => form.id));
-    unique('team', config.teams.map((t) => t.id));
-    unique('chat widget', channels.chatWidgets.map((widget) => widget.id));
-    unique('generic source', channels.generic.map((source) => source.id));
+    unique(
+      'form',
+      config.forms.map((form) => form.id),
+    );
+    unique(
+      'team',
+      config.teams.map((t) => t.id),
+    );
+    unique(
+      'chat widget',
+      channels.chatWidgets.map((widget) => widget.id),
+    );
+    unique(
+      'generic source',
+      channels.generic.map((source) => source.id),
+    );
     const managers = config.teams.flatMap((team) => team.managers.map((manager) => manager.id));
     if (new Set(managers).size !== managers.length)
       ctx.addIssue({ code: 'custom', message: 'manager ids must be unique' });

@@ -14,3 +14,4 @@ export * from './normalize';
 export * from './notification';
 export * from './routing';
 export * from './templates';
+export * from './wire';
