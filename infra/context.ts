@@ -11,6 +11,12 @@ const domain = z
 // `cdk -c key=value` passes strings, cdk.json passes JSON values: coerce so both work.
 const requestsPerSecond = z.coerce.number().int().positive();
 
+// An empty `-c key=` would coerce to 0, which here means "off": make it an error instead.
+const requestsPerMinute = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+  z.coerce.number().int().nonnegative(),
+);
+
 // An SES receipt rule recipient: an address, a domain (every address at it), or `.domain` (its subdomains).
 const recipient = z
   .string()
@@ -37,13 +43,30 @@ function recipientList(value: unknown): unknown {
     .filter((part) => part.length > 0);
 }
 
+/** Each route limit and the stage default it may not exceed. */
+const ROUTE_LIMITS = [
+  ['anonymousThrottleRateLimit', 'throttleRateLimit'],
+  ['anonymousThrottleBurstLimit', 'throttleBurstLimit'],
+  ['webhookThrottleRateLimit', 'throttleRateLimit'],
+  ['webhookThrottleBurstLimit', 'throttleBurstLimit'],
+] as const;
+
 export const contextSchema = z
   .object({
     sesFromAddress: z.email(),
     sesIdentityDomain: domain,
     leadLinkBaseUrl: z.url({ protocol: /^https$/ }),
+    /** The stage default: every route without its own limits below ($default: health, 404s). */
     throttleRateLimit: requestsPerSecond,
     throttleBurstLimit: requestsPerSecond,
+    /** Form posts and chat messages (and their CORS preflights), each route on its own. */
+    anonymousThrottleRateLimit: requestsPerSecond,
+    anonymousThrottleBurstLimit: requestsPerSecond,
+    /** Provider webhooks (Twilio, Meta, Telegram, generic), so a form flood cannot starve them. */
+    webhookThrottleRateLimit: requestsPerSecond,
+    webhookThrottleBurstLimit: requestsPerSecond,
+    /** Default requests per minute per client address per form or chat widget; 0 turns the limit off. */
+    rateLimitPerClient: requestsPerMinute,
     alarmEmail: z.union([z.literal(''), z.email()]).default(''),
     /** Who SES receives mail for (an SES rule takes at most 100); mail to them becomes email leads. */
     inboundRecipients: z.preprocess(recipientList, z.array(recipient).min(1).max(100)),
@@ -60,6 +83,18 @@ export const contextSchema = z
         path: ['sesFromAddress'],
         message: `Must be an address at ${context.sesIdentityDomain} (the SES identity domain)`,
       });
+    }
+    for (const [route, stage] of ROUTE_LIMITS) {
+      if (context[route] > context[stage]) {
+        issues.addIssue({
+          code: 'custom',
+          path: [route],
+          message:
+            `Must not exceed ${CONTEXT_PREFIX}${stage} (${context[stage]}): route limits exist to hold a route ` +
+            'below the stage default, and API Gateway applies a route limit instead of the stage default, ' +
+            'not within it. Raise the stage default first.',
+        });
+      }
     }
   });
 

@@ -31,8 +31,8 @@ export interface FunctionsProps {
   readonly leadLinkBaseUrl: string;
   /** Provider webhook secrets, read by ingest only. */
   readonly channelSecrets: ISecret;
-  /** The public base URL providers call, when it is not the API's own (a custom domain). */
-  readonly publicBaseUrl?: string;
+  /** Default requests per minute per client address per form or chat widget; 0 turns the limit off. */
+  readonly rateLimitPerClient: number;
 }
 
 /** Lambda retries a failed asynchronous invocation this often before the event goes to the DLQ. */
@@ -49,13 +49,14 @@ export class Functions extends Construct {
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
-    const { storage, queues, email, leadLinkBaseUrl, channelSecrets, publicBaseUrl } = props;
+    const { storage, queues, email, leadLinkBaseUrl, channelSecrets, rateLimitPerClient } = props;
 
     const ingest = new LeadflowFunction(this, 'Ingest', { name: 'ingest' })
       .bindTable(storage, { actions: ['PutItem', 'UpdateItem'], leadingKeys: INGEST_LEADING_KEYS })
       .bindQueueSender(queues.byKey.leads.queue, env.leadsQueueUrl)
       .bindSecret(channelSecrets, secretEnv.secretArn);
-    if (publicBaseUrl) ingest.function.addEnvironment(env.publicBaseUrl, publicBaseUrl);
+    // PUBLIC_BASE_URL is set by the stack once the HTTP API exists (its endpoint, or a custom domain).
+    ingest.function.addEnvironment(env.rateLimitPerClient, String(rateLimitPerClient));
 
     const router = new LeadflowFunction(this, 'Router', { name: 'router' })
       // Item reads and writes; Query and DeleteItem only to move a merged contact's timeline into the

@@ -1,3 +1,4 @@
+import { env } from '@leadflow/aws/resources';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms';
@@ -41,7 +42,7 @@ export class LeadflowStack extends Stack {
       email: this.email,
       leadLinkBaseUrl: config.leadLinkBaseUrl,
       channelSecrets: this.channelSecrets.secret,
-      ...(config.publicBaseUrl ? { publicBaseUrl: config.publicBaseUrl } : {}),
+      rateLimitPerClient: config.rateLimitPerClient,
     });
     this.inboundEmail = new InboundEmail(this, 'InboundEmail', {
       recipients: config.inboundRecipients,
@@ -51,7 +52,22 @@ export class LeadflowStack extends Stack {
       handler: this.functions.byKey.ingest.function,
       rateLimit: config.throttleRateLimit,
       burstLimit: config.throttleBurstLimit,
+      anonymousThrottle: {
+        rateLimit: config.anonymousThrottleRateLimit,
+        burstLimit: config.anonymousThrottleBurstLimit,
+      },
+      webhookThrottle: {
+        rateLimit: config.webhookThrottleRateLimit,
+        burstLimit: config.webhookThrottleBurstLimit,
+      },
     });
+    // Twilio signs the URL it called, so ingest must know the public origin: a custom domain in front of the
+    // API when one is configured, else the API's own endpoint. Only the routes, integration and permission
+    // depend on the function, never the API resource itself, so referencing it here makes no cycle.
+    this.functions.byKey.ingest.function.addEnvironment(
+      env.publicBaseUrl,
+      config.publicBaseUrl || this.httpApi.api.apiEndpoint,
+    );
     this.alarms = new Alarms(this, 'Alarms', {
       email: config.alarmEmail,
       deadLetterQueues: {

@@ -243,6 +243,8 @@ const system = await startLocalSystem({
   sesPort,
   sesEndpoint: tap.url,
   pollWaitSeconds: 20,
+  // One address sends every lead: a limit no run reaches keeps the per-client counter on the measured path.
+  rateLimitPerClient: 1_000_000,
   onBatch: (batch) => batches.push(batch),
 });
 try {

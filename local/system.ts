@@ -51,6 +51,11 @@ export interface LocalSystemOptions {
   /** Where the handlers send SES calls, when not straight to the SES emulator (the bench's tap). */
   readonly sesEndpoint?: string;
   readonly log?: (line: string) => void;
+  /**
+   * Requests per minute per client address per form or chat widget; 0 turns the limit off (load tests).
+   * Unset: `RATE_LIMIT_PER_CLIENT` from the environment, else 60.
+   */
+  readonly rateLimitPerClient?: number;
   /** Called after every local Lambda invocation from a queue (the bench's breakdown). */
   readonly onBatch?: (summary: { functionName: string; records: number; failed: number; ms: number }) => void;
 }
@@ -69,6 +74,14 @@ export interface LocalSystem {
 // aws-ses-v2-local is CommonJS with `exports.default`; Node's ESM interop wraps it once more.
 const sesLocal = ((sesModule as unknown as { default?: typeof sesModule }).default ??
   sesModule) as typeof sesModule;
+
+/** The per-client limit `npm start` applies when RATE_LIMIT_PER_CLIENT is unset: generous for people. */
+const DEFAULT_RATE_LIMIT_PER_CLIENT = 60;
+
+/** The named variables of this process's environment that are set, to hand to the handlers. */
+function passThrough(...names: string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])));
+}
 
 const LOCAL_CREDENTIALS = {
   AWS_REGION: 'us-east-1',
@@ -92,6 +105,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       options.dynamoPort ?? freePort(),
       options.sesPort ?? freePort(),
     ]);
+    // Known before the handlers load: Twilio's signature is checked against the address we listen on.
+    const apiPort = (options.port ?? 3000) || (await freePort());
 
     const dynamo = spawnDynamoLocal(dynamoPort, options.dataDir);
     stops.push(() => killChild(dynamo));
@@ -163,7 +178,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [env.sesFromAddress]: process.env[env.sesFromAddress] ?? 'leads@example.com',
       [env.leadLinkBaseUrl]: process.env[env.leadLinkBaseUrl] ?? 'http://localhost:3000/leads',
       [env.rawMailBucket]: bucketName,
+      // The public base URL Twilio signs (a tunnel's URL when set); by default the address we listen on.
+      [env.publicBaseUrl]: process.env[env.publicBaseUrl] || `http://localhost:${apiPort}`,
       [env.rawMailPrefix]: rawMailBucket.objectKeyPrefix,
+      [env.rateLimitPerClient]: String(
+        options.rateLimitPerClient ?? process.env[env.rateLimitPerClient] ?? DEFAULT_RATE_LIMIT_PER_CLIENT,
+      ),
+      // Passed through when set: proxy headers to trust (a tunnel in front of npm start), a siteverify stub.
+      ...passThrough(env.trustedProxyHeaders, env.captchaVerifyUrl),
       // Local provider secrets (documented in the README); a real deployment reads a Secrets Manager secret.
       ...localSecrets(),
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
@@ -260,7 +282,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       return c.json({ status: ok ? 'ok' : 'degraded', parts }, ok ? 200 : 503);
     });
     web.route('/', ingest.app);
-    const server = await listen(web, options.port ?? 3000);
+    const server = await listen(web, apiPort);
     stops.push(() => new Promise<void>((done) => server.close(() => done())));
     urls.api = `http://localhost:${(server.address() as AddressInfo).port}`;
 

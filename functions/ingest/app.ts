@@ -1,4 +1,4 @@
-import { LeadflowError } from '@leadflow/core';
+import { LeadflowError, TooManyRequestsError } from '@leadflow/core';
 import { Hono } from 'hono';
 import type { IngestDeps } from './deps';
 import { channelRoutes } from './routes';
@@ -20,9 +20,10 @@ export function createIngestApp(deps: IngestDeps): Hono {
     const source = sourceOf(c.req.path);
     if (error instanceof LeadflowError) {
       deps.observe?.({ outcome: error.code, source, status: error.status });
+      if (error instanceof TooManyRequestsError) c.header('Retry-After', String(error.retryAfterSeconds));
       return c.json(
         { error: error.code, message: error.message, fields: error.fields },
-        error.status as 400 | 403 | 404 | 413 | 415 | 422,
+        error.status as 400 | 403 | 404 | 413 | 415 | 422 | 429 | 503,
       );
     }
     deps.observe?.({

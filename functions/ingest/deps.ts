@@ -71,4 +71,6 @@ export interface CaptchaCheck {
   readonly secret: string;
   readonly token: string;
   readonly remoteIp?: string | undefined;
+  /** Turnstile: the same verification retried (a double submit) gets the same answer. */
+  readonly idempotencyKey?: string | undefined;
 }

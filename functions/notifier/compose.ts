@@ -36,7 +36,8 @@ export function composeNotification(
   if (!lead.email) throw new Error('An acknowledgement needs the lead to have an email');
   return {
     from: { address: settings.sesFromAddress, name: businessName },
-    to: { address: lead.email, name: lead.name },
+    // The address only: a display name would be the visitor's text in the recipient's inbox.
+    to: { address: lead.email },
     // The lead's reply reaches the manager who owns them, not a no-reply box.
     replyTo: { address: manager.email, name: manager.name },
     content: renderAcknowledgement(notification, { businessName, manager }),

@@ -5,7 +5,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { createDynamoClient, createSesClient, readEnv, sendEmail } from '@leadflow/aws';
+import {
+  AcknowledgementLedger,
+  createDocumentClient,
+  createDynamoClient,
+  createSesClient,
+  readEnv,
+  sendEmail,
+} from '@leadflow/aws';
 import { type Notification, notificationSchema } from '@leadflow/core';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -16,6 +23,12 @@ const logger = new Logger({ serviceName: 'notifier' });
 const metrics = new Metrics({ serviceName: 'notifier' });
 const settings = readEnv(['tableName', 'sesFromAddress', 'sesConfigurationSet', 'leadLinkBaseUrl']);
 const ses = createSesClient();
+const dynamo = createDynamoClient();
+const ledger = new AcknowledgementLedger(createDocumentClient(dynamo), settings.tableName);
+/** A form's default cap when the acknowledgement comes from a capture with no form (none do today). */
+const DEFAULT_DOMAIN_HOURLY_CAP = 30;
+
+type SendResult = { messageId: string } | { skipped: 'mailbox_recent' | 'domain_cap' };
 const processor = new BatchProcessor(EventType.SQS);
 
 const idempotency = new IdempotencyConfig({
@@ -26,7 +39,19 @@ const idempotency = new IdempotencyConfig({
 
 /** Sends one notification at most once per notification id, however often the queue delivers it. */
 const send = makeIdempotent(
-  async (notification: Notification): Promise<{ messageId: string }> => {
+  async (notification: Notification): Promise<SendResult> => {
+    if (notification.kind === 'acknowledgement' && notification.capture.contact.email) {
+      // The mail-relay guard: one per mailbox a day, a cap per recipient domain an hour, reserved first.
+      const decision = await ledger.reserve({
+        address: notification.capture.contact.email,
+        formId: notification.capture.sourceId,
+        domainHourlyCap:
+          config.forms.get(notification.capture.sourceId)?.acknowledgementDomainHourlyCap ??
+          DEFAULT_DOMAIN_HOURLY_CAP,
+        notificationId: notification.notificationId,
+      });
+      if (!decision.send) return { skipped: decision.reason };
+    }
     const email = composeNotification(notification, { config, settings });
     const messageId = await sendEmail(ses, email, { configurationSetName: settings.sesConfigurationSet });
     return { messageId };
@@ -38,7 +63,7 @@ const send = makeIdempotent(
       sortKeyAttr: 'sk',
       staticPkValue: 'NOTIFY#notifier',
       expiryAttr: 'ttl',
-      awsSdkV3Client: createDynamoClient(),
+      awsSdkV3Client: dynamo,
     }),
     config: idempotency,
   },
@@ -46,7 +71,17 @@ const send = makeIdempotent(
 
 export async function recordHandler(record: SQSRecord): Promise<void> {
   const notification = notificationSchema.parse(JSON.parse(record.body));
-  const { messageId } = await send(notification);
+  const result = await send(notification);
+  if ('skipped' in result) {
+    metrics.addMetric(`Skipped_${notification.kind}_${result.skipped}`, MetricUnit.Count, 1);
+    logger.info('Notification not sent', {
+      kind: notification.kind,
+      leadId: notification.leadId,
+      reason: result.skipped,
+    });
+    return;
+  }
+  const { messageId } = result;
   const lagMs = Date.now() - Date.parse(notification.capture.receivedAt);
   metrics.addMetric(`Sent_${notification.kind}`, MetricUnit.Count, 1);
   if (notification.kind !== 'acknowledgement') {

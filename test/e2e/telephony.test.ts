@@ -148,7 +148,7 @@ describe('Twilio voice end to end', () => {
       channel: 'phone_call',
       urgent: true,
       contact: { phone: caller.e164 },
-      conversationId: `phone:${caller.e164}`,
+      conversationId: `call:${params.CallSid}`,
       externalId: params.CallSid,
       call: { missed: true, status: 'no-answer' },
     });
@@ -177,8 +177,8 @@ describe('Twilio voice end to end', () => {
     expect(submissions).toHaveLength(1);
     expect(submissions[0]?.capture).toMatchObject({
       urgent: true,
-      externalId: recording.CallSid,
-      conversationId: `phone:${caller.e164}`,
+      externalId: recording.RecordingSid,
+      conversationId: `call:${recording.CallSid}`,
       call: { missed: true, recordingUrl: recording.RecordingUrl },
     });
     const [alert] = state.alerts;
@@ -202,11 +202,80 @@ describe('Twilio voice end to end', () => {
     expect(submissionsWith(state.items, params.CallSid ?? '')[0]?.capture).toMatchObject({
       urgent: true,
       externalId: params.CallSid,
-      conversationId: `phone:${caller.e164}`,
+      conversationId: `call:${params.CallSid}`,
       call: { missed: true, status: 'completed', durationSeconds: 7 },
     });
     const [alert] = state.alerts;
     expect(alert?.subject).toMatch(/^\[URGENT\] Missed call/);
+  });
+
+  it("adds a voicemail recorded after the call's final status callback to its lead, alerted once as an update", async () => {
+    const caller = person('late-voicemail');
+    const status = twilioSample('voice-hung-up', caller.e164);
+    const CallSid = status.CallSid ?? '';
+    /** The <Record> action of this call, with a recording of its own. */
+    const recordingOf = () => twilioSample('voice-voicemail', caller.e164, { CallSid });
+    const voice = async (params: Params) => {
+      const response = await postTwilio('/v1/webhooks/twilio/voice', params);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(`${XML_DECLARATION}<Response/>`);
+    };
+    /** The call's interactions, its leads and its alerts in the order they were sent. */
+    const callState = async () => {
+      const state = await stateOf(`phone:${caller.e164}`, 'phone_call');
+      const alerts = (await alertsAbout(caller.e164)).sort((a, b) => a.at - b.at);
+      const leads = state.own.filter((item) => item.type === 'lead');
+      return { ...state, alerts, leads };
+    };
+
+    // The final status callback comes first: the call is a missed call, an urgent lead, one alert.
+    await voice(status);
+    const missed = await routed(`phone:${caller.e164}`, 'phone_call', caller.e164);
+    expect(missed.alerts[0]?.subject).toBe(`[URGENT] Missed call from ${caller.e164}: call back`);
+    const leadId = missed.interactions[0]?.leadId;
+
+    // Then the voicemail: on the same lead's timeline, alerted as an update with the recording.
+    const recording = recordingOf();
+    await voice(recording);
+    const updated = await eventually(async () => {
+      const state = await callState();
+      expect(state.interactions).toHaveLength(2);
+      expect(state.alerts).toHaveLength(2);
+      return state;
+    });
+    expect(updated.leads).toHaveLength(1);
+    expect(updated.leads[0]).toMatchObject({ leadId, urgent: true, messageCount: 2 });
+    expect(updated.interactions.map((item) => item.leadId)).toEqual([leadId, leadId]);
+    expect(updated.interactions.map((item) => item.mode)).toEqual(['lead', 'message']);
+    expect(updated.interactions[1]).toMatchObject({
+      externalId: recording.RecordingSid,
+      call: { missed: true, recordingUrl: recording.RecordingUrl },
+    });
+    expect(updated.alerts.map((alert) => alert.subject)).toEqual([
+      `[URGENT] Missed call from ${caller.e164}: call back`,
+      `[URGENT] Voicemail from ${caller.e164}`,
+    ]);
+    expect(updated.alerts[1]?.body.text).toContain(`Recording: ${recording.RecordingUrl}`);
+    expect(updated.alerts[1]?.body.text).toContain(`/leads/${leadId}`);
+
+    // Twilio retries the recording and the status callback: both are replays. A second recording of
+    // the call, posted after them, is processed after them (one call is one FIFO group): once it is
+    // in, whatever the retries were going to add would be in too.
+    await voice(recording);
+    await voice(status);
+    const second = recordingOf();
+    await voice(second);
+    const settled = await eventually(async () => {
+      const state = await callState();
+      expect(JSON.stringify(state.interactions)).toContain(second.RecordingUrl);
+      expect(state.alerts.some((alert) => alert.body.text?.includes(second.RecordingUrl ?? '-'))).toBe(true);
+      return state;
+    });
+    expect(settled.leads).toHaveLength(1);
+    expect(settled.interactions).toHaveLength(3);
+    expect(settled.alerts).toHaveLength(3);
+    expect(settled.interactions.filter((item) => item.externalId === recording.RecordingSid)).toHaveLength(1);
+    expect(submissionsWith(settled.items, recording.RecordingSid ?? '')).toHaveLength(1);
   });
 
   it('records a completed, answered call with its duration and recording on the timeline', async () => {
@@ -239,6 +308,34 @@ describe('Twilio voice end to end', () => {
     expect(JSON.stringify(items)).not.toContain(params.CallSid);
     expect(items.some((item) => item.pk === `IDENT#phone:${caller.e164}`)).toBe(false);
     expect(await alertsAbout(caller.e164)).toHaveLength(0);
+  });
+
+  it('refuses a request signed for another host that names it in X-Forwarded-Host, and stores nothing', async () => {
+    const sender = person('forwarded');
+    const forged = twilioSample('sms-inbound', sender.e164, { Body: 'Signed for someone else' });
+    const evil = 'https://evil.example/v1/webhooks/twilio/sms';
+    const response = await fetch(`${system.urls.api}/v1/webhooks/twilio/sms`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(secret('TWILIO_AUTH_TOKEN'), evil, forged),
+      },
+      body: new URLSearchParams(forged).toString(),
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'forbidden' });
+
+    // A genuine text from the same sender, on the same conversation (one FIFO group), comes after it:
+    // once it is routed, anything the refused request had queued would have been routed first.
+    const genuine = twilioSample('sms-inbound', sender.e164, { Body: 'Signed for this server' });
+    expect((await postTwilio('/v1/webhooks/twilio/sms', genuine)).status).toBe(200);
+    const state = await routed(`phone:${sender.e164}`, 'sms', sender.e164);
+    expect(state.interactions[0]).toMatchObject({ externalId: genuine.MessageSid });
+    expect(submissionsWith(state.items, forged.MessageSid ?? '')).toHaveLength(0);
+    expect(JSON.stringify(state.items)).not.toContain(forged.MessageSid);
+    expect(state.alerts.filter((alert) => alert.body.text?.includes(forged.Body ?? '-'))).toEqual([]);
   });
 
   it('accepts the headers printed by npm run sign', async () => {

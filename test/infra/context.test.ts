@@ -9,6 +9,49 @@ describe('context', () => {
     expect(parsed).toMatchObject({ throttleRateLimit: 25, throttleBurstLimit: 50, alarmEmail: '' });
   });
 
+  it('coerces the route throttles and the per-client limit from -c strings', () => {
+    const parsed = contextSchema.parse({
+      ...testContext,
+      anonymousThrottleRateLimit: '10',
+      anonymousThrottleBurstLimit: '15',
+      webhookThrottleRateLimit: '30',
+      webhookThrottleBurstLimit: '60',
+      rateLimitPerClient: '120',
+    });
+    expect(parsed).toMatchObject({
+      anonymousThrottleRateLimit: 10,
+      anonymousThrottleBurstLimit: 15,
+      webhookThrottleRateLimit: 30,
+      webhookThrottleBurstLimit: 60,
+      rateLimitPerClient: 120,
+    });
+  });
+
+  it('accepts 0 as the per-client limit: off', () => {
+    expect(contextSchema.parse({ ...testContext, rateLimitPerClient: '0' }).rateLimitPerClient).toBe(0);
+  });
+
+  it('accepts route limits equal to the stage limits', () => {
+    expect(() =>
+      contextSchema.parse({
+        ...testContext,
+        anonymousThrottleRateLimit: testContext.throttleRateLimit,
+        anonymousThrottleBurstLimit: testContext.throttleBurstLimit,
+      }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    ['anonymousThrottleRateLimit', 'throttleRateLimit'],
+    ['anonymousThrottleBurstLimit', 'throttleBurstLimit'],
+    ['webhookThrottleRateLimit', 'throttleRateLimit'],
+    ['webhookThrottleBurstLimit', 'throttleBurstLimit'],
+  ] as const)('refuses leadflow:%s above leadflow:%s, naming both', (route, stage) => {
+    expect(() => createApp({ context: { ...testContext, [route]: testContext[stage] + 1 } })).toThrow(
+      new RegExp(`leadflow:${route}: Must not exceed leadflow:${stage} \\(${testContext[stage]}\\)`),
+    );
+  });
+
   it('treats a missing alarmEmail as no subscription', () => {
     const { alarmEmail: _, ...withoutEmail } = testContext;
     expect(contextSchema.parse(withoutEmail).alarmEmail).toBe('');
@@ -21,6 +64,14 @@ describe('context', () => {
     ['leadLinkBaseUrl', 'http://crm.example.com/leads'],
     ['throttleRateLimit', 0],
     ['throttleBurstLimit', 'lots'],
+    ['anonymousThrottleRateLimit', 0],
+    ['anonymousThrottleBurstLimit', 'lots'],
+    ['webhookThrottleRateLimit', -5],
+    ['webhookThrottleBurstLimit', 2.5],
+    ['rateLimitPerClient', -1],
+    ['rateLimitPerClient', 1.5],
+    ['rateLimitPerClient', ''],
+    ['rateLimitPerClient', 'sixty'],
     ['alarmEmail', 'oncall'],
     ['inboundRecipients', ''],
     ['inboundRecipients', []],

@@ -78,7 +78,7 @@ describe('every function role', () => {
 });
 
 describe('ingest (public)', () => {
-  it('may only put and update items under the submission and counter partitions', () => {
+  it('may only put and update items under the submission, counter and rate-window partitions', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalId(stack.functions.byKey.ingest.role) }],
       PolicyDocument: {
@@ -87,7 +87,9 @@ describe('ingest (public)', () => {
             Effect: 'Allow',
             Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
             Resource: table,
-            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUB#*', 'STATS#*'] } },
+            Condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUB#*', 'STATS#*', 'RATE#*'] },
+            },
           },
         ]),
       },
@@ -102,13 +104,17 @@ describe('ingest (public)', () => {
     }
   });
 
-  it('LeadingKeys patterns cover submissions and counters but not contacts or leads', () => {
+  it('LeadingKeys patterns cover submissions, counters and rate windows but not contacts, leads or acks', () => {
     const allowed = (pk: string) => INGEST_LEADING_KEYS.some((glob) => globToRegExp(glob).test(pk));
     expect(allowed(keys.submission('abc').pk)).toBe(true);
     expect(allowed(keys.stats('form:contact', '2026-01-01').pk)).toBe(true);
+    expect(allowed(keys.rate('form:contact', '203.0.113.7', 1_767_225_600).pk)).toBe(true);
     expect(allowed(keys.contact('c1').pk)).toBe(false);
     expect(allowed(keys.lead('c1', 'l1').pk)).toBe(false);
     expect(allowed(keys.identity('email:a@b.c').pk)).toBe(false);
+    // The acknowledgement ledger belongs to the notifier: a public caller must not be able to reset it.
+    expect(allowed(keys.ackMailbox('0f1e2d').pk)).toBe(false);
+    expect(allowed(keys.ackDomain('contact', 'example.com', '2026-01-01T09').pk)).toBe(false);
   });
 
   it('may only send to the leads queue', () => {
@@ -284,6 +290,17 @@ describe('notifier', () => {
       Resource: table,
     });
     expect(serviceActions('notifier', 'dynamodb')).not.toContain('dynamodb:Query');
+  });
+
+  it('needs no ConditionCheckItem for its acknowledgement-ledger transaction', () => {
+    // TransactWriteItems is authorized per entry: a Put or an Update, conditions included, by PutItem or
+    // UpdateItem; ConditionCheckItem only for a ConditionCheck entry, which the ledger does not use.
+    expect(serviceActions('notifier', 'dynamodb')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
   });
 
   it('sends email only through the leadflow identity and configuration set', () => {

@@ -10,6 +10,16 @@ import { acknowledgements, BUILD_TIMEOUT_MS, logicalId, NO_BUNDLING, testContext
 let app: App;
 let stack: LeadflowStack;
 
+/** The HTTP API's routes: $default, the anonymous form and chat routes, and the provider webhooks. */
+const ROUTE_IDS = [
+  'DefaultRoute',
+  'FormPostRoute',
+  'FormPreflightRoute',
+  'ChatPostRoute',
+  'ChatPreflightRoute',
+  'WebhookRoute',
+];
+
 // Built without Template.fromStack: synthesis runs the nag plugin and would throw before the report test runs.
 beforeAll(() => {
   ({ app, stack } = createApp({ context: testContext, appProps: NO_BUNDLING }));
@@ -38,10 +48,11 @@ describe('cdk-nag AwsSolutions', () => {
     const rawMail = logicalId(stack.inboundEmail.bucket);
     expect(acknowledged).toEqual(
       expect.arrayContaining([
-        {
+        // Each public route, on its CfnRoute.
+        ...ROUTE_IDS.map((route) => ({
           id: expect.stringMatching(/AwsSolutions-APIG4$/),
-          path: `${stack.stackName}/HttpApi/DefaultRoute/Resource`,
-        },
+          path: `${stack.stackName}/HttpApi/${route}/Resource`,
+        })),
         // Provider-issued webhook secrets cannot be rotated by a Lambda.
         {
           id: expect.stringMatching(/AwsSolutions-SMG4$/),
@@ -73,7 +84,15 @@ describe('cdk-nag AwsSolutions', () => {
         },
       ]),
     );
-    expect(acknowledged).toHaveLength(6);
+    expect(acknowledged).toHaveLength(ROUTE_IDS.length + 5);
+  });
+
+  it('says why the webhook route needs no authorizer: providers sign their requests', () => {
+    const [webhook] = acknowledgements(stack).filter(({ path }) =>
+      path.endsWith('/HttpApi/WebhookRoute/Resource'),
+    );
+    expect(webhook?.reason).toMatch(/cannot send AWS credentials/);
+    expect(webhook?.reason).toMatch(/verifies its provider's signature/);
   });
 
   it('gives every acknowledgement a substantive reason', () => {
@@ -84,13 +103,15 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('writes acknowledgements into the template as an audit trail', () => {
-    Template.fromStack(stack).hasResource('AWS::ApiGatewayV2::Route', {
-      Metadata: {
+    const routes = Template.fromStack(stack).findResources('AWS::ApiGatewayV2::Route');
+    expect(Object.keys(routes)).toHaveLength(ROUTE_IDS.length);
+    for (const route of Object.values(routes)) {
+      expect(route.Metadata).toEqual({
         cdk_nag: {
-          rules_to_suppress: [{ id: 'AwsSolutions-APIG4', reason: Match.stringLikeRegexp('.{40,}') }],
+          rules_to_suppress: [{ id: 'AwsSolutions-APIG4', reason: expect.stringMatching(/.{40,}/) }],
         },
-      },
-    });
+      });
+    }
     Template.fromStack(stack).hasResource('AWS::SecretsManager::Secret', {
       Metadata: {
         cdk_nag: {

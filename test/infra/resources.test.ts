@@ -270,7 +270,10 @@ describe('functions', () => {
   });
 
   it.each([
-    ['ingest', [env.tableName, env.leadsQueueUrl, secretEnv.secretArn]],
+    [
+      'ingest',
+      [env.tableName, env.leadsQueueUrl, secretEnv.secretArn, env.rateLimitPerClient, env.publicBaseUrl],
+    ],
     ['router', [env.tableName, env.notificationsQueueUrl]],
     ['notifier', [env.tableName, env.sesFromAddress, env.sesConfigurationSet, env.leadLinkBaseUrl]],
     ['inboundEmail', [env.tableName, env.leadsQueueUrl, env.rawMailBucket, env.rawMailPrefix]],
@@ -283,6 +286,23 @@ describe('functions', () => {
       (name) => name !== 'NODE_OPTIONS' && !name.startsWith('POWERTOOLS_'),
     );
     expect(appVariables.sort()).toEqual([...names].sort());
+  });
+
+  it('passes ingest the per-client rate limit from context, where 0 turns it off', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'ingest',
+          [env.rateLimitPerClient]: String(testContext.rateLimitPerClient),
+        }),
+      },
+    });
+    const { template: off } = build({ context: { rateLimitPerClient: 0 }, bundle: false });
+    off.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'ingest', [env.rateLimitPerClient]: '0' }),
+      },
+    });
   });
 
   it('passes the notifier its sender, configuration set and lead link', () => {
@@ -308,20 +328,55 @@ describe('functions', () => {
 });
 
 describe('HTTP API', () => {
-  it('routes $default to ingest with payload format 2.0 and no API-level CORS', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+  // The contract with the ingest app's routes; everything else falls to $default (health, 404s).
+  const anonymousRouteKeys = [
+    'POST /v1/forms/{formId}',
+    'OPTIONS /v1/forms/{formId}',
+    'POST /v1/chat/{widgetId}',
+    'OPTIONS /v1/chat/{widgetId}',
+  ];
+  // ANY: Meta's subscription handshake is a GET.
+  const webhookRouteKeys = ['ANY /v1/webhooks/{proxy+}'];
+  const routeKeys = ['$default', ...anonymousRouteKeys, ...webhookRouteKeys];
+
+  const routeSettingsOf = (built: Template) => {
+    const stages = Object.values(built.findResources('AWS::ApiGatewayV2::Stage'));
+    expect(stages).toHaveLength(1);
+    return stages[0]?.Properties.RouteSettings as Record<string, unknown>;
+  };
+
+  it('sends $default and each explicit route to the one ingest integration, with no API-level CORS', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.absent(),
     });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
-      RouteKey: '$default',
-      AuthorizationType: 'NONE',
-    });
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
       IntegrationUri: { 'Fn::GetAtt': [functionId('ingest'), 'Arn'] },
+    });
+    const [integrationId] = Object.keys(template.findResources('AWS::ApiGatewayV2::Integration'));
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length);
+    for (const routeKey of routeKeys) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        ApiId: { Ref: logicalId(stack.httpApi.api) },
+        RouteKey: routeKey,
+        AuthorizationType: 'NONE',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
+      });
+    }
+  });
+
+  it('lets API Gateway invoke ingest through one permission, for this API only', () => {
+    const permissions = template.findResources('AWS::Lambda::Permission', {
+      Properties: { Principal: 'apigateway.amazonaws.com' },
+    });
+    expect(Object.keys(permissions)).toHaveLength(1);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'apigateway.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [functionId('ingest'), 'Arn'] },
+      SourceArn: { 'Fn::Join': ['', Match.arrayWith([{ Ref: logicalId(stack.httpApi.api) }, '/*/*/*'])] },
     });
   });
 
@@ -335,6 +390,47 @@ describe('HTTP API', () => {
         ThrottlingBurstLimit: testContext.throttleBurstLimit,
       },
     });
+  });
+
+  it('gives the anonymous routes and the webhook route their own throttles, and $default none', () => {
+    const anonymous = {
+      ThrottlingRateLimit: testContext.anonymousThrottleRateLimit,
+      ThrottlingBurstLimit: testContext.anonymousThrottleBurstLimit,
+    };
+    const webhook = {
+      ThrottlingRateLimit: testContext.webhookThrottleRateLimit,
+      ThrottlingBurstLimit: testContext.webhookThrottleBurstLimit,
+    };
+    expect(routeSettingsOf(template)).toEqual({
+      ...Object.fromEntries(anonymousRouteKeys.map((key) => [key, anonymous])),
+      ...Object.fromEntries(webhookRouteKeys.map((key) => [key, webhook])),
+    });
+  });
+
+  it('takes each route class its limits from its own context parameters', () => {
+    const { template: tuned } = build({
+      context: {
+        anonymousThrottleRateLimit: 3,
+        anonymousThrottleBurstLimit: 5,
+        webhookThrottleRateLimit: 7,
+        webhookThrottleBurstLimit: 11,
+      },
+      bundle: false,
+    });
+    const settings = routeSettingsOf(tuned);
+    for (const key of anonymousRouteKeys) {
+      expect(settings[key]).toEqual({ ThrottlingRateLimit: 3, ThrottlingBurstLimit: 5 });
+    }
+    for (const key of webhookRouteKeys) {
+      expect(settings[key]).toEqual({ ThrottlingRateLimit: 7, ThrottlingBurstLimit: 11 });
+    }
+  });
+
+  it('creates the stage after every route, since route settings may only name existing routes', () => {
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    const routeIds = Object.keys(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routeIds).toHaveLength(routeKeys.length);
+    expect(stage?.DependsOn).toEqual(expect.arrayContaining(routeIds));
   });
 
   it('writes JSON access logs with request metadata and no bodies', () => {

@@ -19,7 +19,17 @@ function firstForm(raw: RawConfig): RawConfig['forms'][number] {
 describe('LeadflowConfig', () => {
   it('loads the demo configuration with lookups and defaults', () => {
     const config = demoConfig();
-    expect([...config.forms.keys()]).toEqual(['demo-contact', 'demo-contact-ko', 'demo-contact-th']);
+    expect([...config.forms.keys()]).toEqual([
+      'demo-contact',
+      'demo-contact-ko',
+      'demo-contact-th',
+      'demo-backend',
+    ]);
+    expect(config.forms.get('demo-backend')).toMatchObject({ access: 'backend' });
+    expect(config.forms.get('demo-contact')).toMatchObject({
+      access: 'public',
+      acknowledgementDomainHourlyCap: 30,
+    });
     expect(config.team('sales').managers.map((manager) => manager.id)).toEqual(['alice', 'bob']);
     expect(config.managers.get('bob')).toMatchObject({ email: 'bob@example.com', active: true });
     const koForm = config.forms.get('demo-contact-ko');

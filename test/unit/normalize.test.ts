@@ -7,6 +7,48 @@ import { CONTROL_OR_LINE_BREAK } from './support';
 const E164 = /^\+[1-9]\d{6,14}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find them
 const CONTROL_EXCEPT_TAB_AND_LF = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
+/** The invisible characters issue 7 names: zero-width, bidi marks and controls, joiners aside. */
+const INVISIBLE = [
+  '\u00ad',
+  '\u061c',
+  '\u180e',
+  '\u200b',
+  '\u200e',
+  '\u200f',
+  '\u202a',
+  '\u202b',
+  '\u202c',
+  '\u202d',
+  '\u202e',
+  '\u2060',
+  '\u2061',
+  '\u2062',
+  '\u2063',
+  '\u2064',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+  '\ufeff',
+];
+const BIDI_SPAN_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/;
+/** A joiner at an edge or beside a space joins nothing. */
+const LONE_JOINER = /(?:^|\s)[\u200C\u200D]|[\u200C\u200D](?:\s|$)/;
+const hex = (char: string) => (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+
+/** Joiners where they belong: emoji ZWJ sequences, Persian ZWNJ, Indic conjuncts and half forms. */
+const JOINED = [
+  '👨\u200d👩\u200d👧',
+  '🏳\ufe0f\u200d🌈',
+  '🧑🏽\u200d💻',
+  '❤\ufe0f\u200d🔥',
+  '🏴\u200d☠\ufe0f',
+  '👩\u200d🦰',
+  'می\u200cخواهم',
+  'क्\u200cष',
+  'क्\u200dष',
+  'ශ්\u200dරී ලංකා',
+];
 
 /** Text as people and bots actually send it: any code point, weighted towards the awkward ones. */
 const messyText = fc.string({
@@ -31,6 +73,21 @@ const messyText = fc.string({
       '\u1161',
       'e',
       'A',
+      '\u200b',
+      '\u200c',
+      '\u200d',
+      '\u200e',
+      '\u202e',
+      '\u2066',
+      '\ufeff',
+      '\u00ad',
+      '\ufe0f',
+      '👨',
+      '🌸',
+      'ی',
+      '्',
+      '𠮷',
+      ...JOINED,
     ),
     fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
@@ -82,6 +139,83 @@ describe('cleanLine', () => {
   });
 });
 
+describe('cleanLine and invisible characters', () => {
+  it.each(INVISIBLE.map((char) => [hex(char), char]))('drops U+%s from a line', (_, char) => {
+    expect(cleanLine(`Kim${char}Minsu`)).toBe('KimMinsu');
+    expect(cleanLine(`${char}Kim ${char} Minsu${char}`)).toBe('Kim Minsu');
+  });
+
+  it('drops an override that would show a subject or a name in another order', () => {
+    expect(cleanLine('Invoice \u202Efdp.exe')).toBe('Invoice fdp.exe');
+    expect(cleanLine('\u2067Kim\u2069 Minsu')).toBe('Kim Minsu');
+  });
+
+  it.each(JOINED)('keeps the joiners of %s', (joined) => {
+    expect(joined).toMatch(/[\u200C\u200D]/);
+    expect(cleanLine(`Mina ${joined}`)).toBe(`Mina ${joined}`);
+  });
+
+  it.each([
+    ['ad\u200dmin', 'admin'],
+    ['Ki\u200cm', 'Kim'],
+    ['\u200dKim\u200c', 'Kim'],
+    ['🌸\u200d Kim', '🌸 Kim'],
+    ['Kim\u200d🌸', 'Kim🌸'],
+    ['👨\u200d\u200d👩', '👨👩'],
+    ['김\u200c민수', '김민수'],
+  ])('drops joiners that join nothing: %j', (raw, expected) => {
+    expect(cleanLine(raw)).toBe(expected);
+  });
+
+  it.each(['Mina 🌸', '𠮷野家', '🇰🇷 Seoul', '👍🏽 ok', 'สมชาย ใจดี'])(
+    'passes %s through unchanged',
+    (line) => {
+      expect(cleanLine(line)).toBe(line);
+    },
+  );
+
+  it('composes a letter and its mark once the invisible character between them is gone', () => {
+    expect(cleanLine('Jose\u200b\u0301')).toBe('José');
+    expect(cleanLine('\u1100\ufeff\u1161')).toBe('가');
+  });
+
+  it('never returns an invisible character or a joiner that joins nothing', () => {
+    fc.assert(
+      fc.property(messyText, (raw) => {
+        const line = cleanLine(raw);
+        for (const char of INVISIBLE) expect(line).not.toContain(char);
+        expect(line).not.toMatch(LONE_JOINER);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves a line without those characters unchanged apart from NFC and whitespace', () => {
+    const visible = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 1 })
+      .filter(
+        (char) =>
+          !CONTROL_OR_LINE_BREAK.test(char) &&
+          !/[\u200C\u200D]/.test(char) &&
+          !INVISIBLE.some((invisible) => char.includes(invisible)),
+      );
+    const line = fc.string({
+      unit: fc.oneof(
+        visible,
+        fc.constantFrom(...JOINED),
+        fc.constantFrom(' ', '  ', '\t', '\u00a0', '\u3000'),
+      ),
+      maxLength: 12,
+    });
+    fc.assert(
+      fc.property(line, (raw) => {
+        expect(cleanLine(raw)).toBe(raw.normalize('NFC').replace(/\s+/g, ' ').trim());
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('cleanText', () => {
   it('keeps paragraphs, unifies CRLF and CR to LF, drops control characters and trims', () => {
     expect(cleanText('  Hello\r\n\r\nWorld\rBye\u0000\u0007 \t')).toBe('Hello\n\nWorld\nBye');
@@ -91,12 +225,29 @@ describe('cleanText', () => {
     expect(cleanText('a\tb')).toBe('a\tb');
   });
 
-  it('never returns CR or control characters other than tab and LF, and is trimmed', () => {
+  it.each(
+    ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'].map((char) => [
+      hex(char),
+      char,
+    ]),
+  )('drops the bidi span control U+%s, which could reorder the alert around the message', (_, char) => {
+    expect(cleanText(`Total: ${char}0001$\nThanks`)).toBe('Total: 0001$\nThanks');
+  });
+
+  it.each(['ราคา\u200bดีมาก', 'שלום\u200f!', 'ok \u200e(123)', ...JOINED])(
+    'keeps the zero-width characters and marks a message may need: %j',
+    (text) => {
+      expect(cleanText(text)).toBe(text);
+    },
+  );
+
+  it('never returns CR, control characters other than tab and LF, or bidi span controls, and is trimmed', () => {
     fc.assert(
       fc.property(messyText, (raw) => {
         const text = cleanText(raw);
         expect(text).not.toContain('\r');
         expect(text).not.toMatch(CONTROL_EXCEPT_TAB_AND_LF);
+        expect(text).not.toMatch(BIDI_SPAN_CONTROLS);
         expect(text).toBe(text.trim());
       }),
     );
@@ -296,6 +447,94 @@ describe('normalizePhone', () => {
 
   it('does not read a Korean national number as Thai', () => {
     expect(normalizePhone('010-1234-5678', 'TH').ok).toBe(false);
+  });
+
+  it.each([
+    ['０１０－１２３４－５６７８', 'KR', '+821012345678'],
+    ['＋８２　１０－１２３４－５６７８', 'KR', '+821012345678'],
+    ['０９０ー１２３４ー５６７８', 'JP', '+819012345678'],
+    ['๐๘๑ ๒๓๔ ๕๖๗๘', 'TH', '+66812345678'],
+    ['+๖๖ ๘๑ ๒๓๔ ๕๖๗๘', 'KR', '+66812345678'],
+    ['٠١٠-١٢٣٤-٥٦٧٨', 'KR', '+821012345678'],
+    ['۰۱۰–۱۲۳۴–۵۶۷۸', 'KR', '+821012345678'],
+    ['०८१ २३४ ५६७८', 'TH', '+66812345678'],
+    ['\u200e+66 81 234 5678\u200f', 'TH', '+66812345678'],
+    ['010·1234·5678', 'KR', '+821012345678'],
+  ] as const)('reads %j on a %s form as %s', (raw, region, expected) => {
+    expect(normalizePhone(raw, region)).toStrictEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    ['(+66) 2 123 4567', 'TH', '+6621234567'],
+    ['(+66) 2 123 4567', 'KR', '+6621234567'],
+    ['(66) 81 234 5678', 'KR', '+66812345678'],
+    ['(66) 81 234 5678', 'TH', '+66812345678'],
+    ['+(82) 10-1234-5678', 'KR', '+821012345678'],
+    ['+(82) 10-1234-5678', 'US', '+821012345678'],
+    ['（＋８２）１０－１２３４－５６７８', 'JP', '+821012345678'],
+  ] as const)('reads the country code in parentheses of %j on a %s form', (raw, region, expected) => {
+    expect(normalizePhone(raw, region)).toStrictEqual({ ok: true, value: expected });
+  });
+
+  it.each([
+    ['0066 81 234 5678', 'KR', '+66812345678'],
+    ['001 66 81 234 5678', 'KR', '+66812345678'],
+    ['00700 66 81 234 5678', 'KR', '+66812345678'],
+    ['0082 10 1234 5678', 'KR', '+821012345678'],
+    ['011 44 20 7946 0958', 'US', '+442079460958'],
+    ['00 44 20 7946 0958', 'US', '+442079460958'],
+    ['0044 (0)20 7946 0958', 'US', '+442079460958'],
+    ['010 82 10 1234 5678', 'JP', '+821012345678'],
+    ['001 82 10 1234 5678', 'TH', '+821012345678'],
+  ] as const)('reads the international prefix of %j on a %s form', (raw, region, expected) => {
+    expect(normalizePhone(raw, region)).toStrictEqual({ ok: true, value: expected });
+  });
+
+  it('keeps a valid national reading before reading (CC) as a country code', () => {
+    // 212 is Morocco's country code and a New York area code.
+    expect(normalizePhone('(212) 736-5000', 'US')).toStrictEqual({ ok: true, value: '+12127365000' });
+  });
+
+  it.each([
+    ['02-123-4567 ext. 89', 'KR'],
+    ['02-123-4567 ext 89', 'KR'],
+    ['02-123-4567 EXT.89', 'KR'],
+    ['02-123-4567 x89', 'KR'],
+    ['02-123-4567 #89', 'KR'],
+    ['02-123-4567,89', 'KR'],
+    ['02-123-4567;ext=89', 'KR'],
+    ['02-123-4567 내선 89', 'KR'],
+    ['０２－１２３－４５６７　内線８９', 'KR'],
+    ['02-123-4567 (ext. 89)', 'KR'],
+  ] as const)('returns the extension of %j apart from the number', (raw, region) => {
+    expect(normalizePhone(raw, region)).toStrictEqual({ ok: true, value: '+8221234567', extension: '89' });
+  });
+
+  it('reads Thai and Japanese extensions', () => {
+    expect(normalizePhone('02 123 4567 ต่อ ๘๙', 'TH')).toStrictEqual({
+      ok: true,
+      value: '+6621234567',
+      extension: '89',
+    });
+    expect(normalizePhone('03-1234-5678（内線１２３）', 'JP')).toStrictEqual({
+      ok: true,
+      value: '+81312345678',
+      extension: '123',
+    });
+  });
+
+  it.each([
+    ['an extension over 10 digits', '02-123-4567 ext. 12345678901'],
+    ['an extension without a number', 'ext. 89'],
+    ['an impossible number in fullwidth digits', '０１０－１２３４'],
+    ['an impossible number in Thai digits', '๐๘๑ ๒๓๔'],
+    ['an impossible number with a valid extension', '1234 ext. 89'],
+    ['fullwidth letters', 'ＣＡＬＬ ＭＥ'],
+    ['an unassigned country code in parentheses', '(999) 123 4567'],
+    ['an absurdly long input', '1'.repeat(10_000)],
+    ['a long run of separators', `010${' -'.repeat(100)}12345678`],
+  ])('rejects %s', (_, raw) => {
+    expect(normalizePhone(raw, 'KR')).toMatchObject({ ok: false, code: 'invalid_phone' });
   });
 
   const region = fc.constantFrom('KR', 'TH', 'US', 'GB', 'JP', 'DE');

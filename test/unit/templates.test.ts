@@ -1,4 +1,5 @@
 import {
+  ACK_NAME_MAX,
   type CaptureEvent,
   displayName,
   escapeHtml,
@@ -123,19 +124,9 @@ describe('renderManagerAlert', () => {
 
 describe('renderAcknowledgement', () => {
   it.each([
-    [
-      'en',
-      'Thanks, Kim Minsu: Leadflow Demo received your message',
-      'Hello Kim Minsu,',
-      'Alice Kim will get back to you',
-    ],
-    [
-      'ko',
-      'Kim Minsu님, Leadflow Demo에 문의가 접수되었습니다',
-      'Kim Minsu님, 안녕하세요.',
-      '담당자 Alice Kim',
-    ],
-    ['th', 'ขอบคุณค่ะ คุณKim Minsu Leadflow Demo ได้รับข้อความของคุณแล้ว', 'สวัสดีค่ะ คุณKim Minsu', 'คุณAlice Kim'],
+    ['en', 'Leadflow Demo received your message', 'Hello Kim Minsu,', 'Alice Kim will get back to you'],
+    ['ko', 'Leadflow Demo에 문의가 접수되었습니다', 'Kim Minsu님, 안녕하세요.', '담당자 Alice Kim'],
+    ['th', 'Leadflow Demo ได้รับข้อความของคุณแล้ว', 'สวัสดีค่ะ คุณKim Minsu', 'คุณAlice Kim'],
   ] as const)('writes in %s, with a text and an HTML part', (language, subject, greeting, body) => {
     const email = acknowledgement(notificationFixture('acknowledgement', { language }));
     expect(email.subject).toBe(subject);
@@ -155,6 +146,58 @@ describe('renderAcknowledgement', () => {
     expect(email.subject).not.toContain('undefined');
     expect(email.text).not.toContain('undefined');
     expect(email.subject).toContain('Leadflow Demo');
+  });
+
+  it('carries no user text in the subject, whatever the name or message', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.constantFrom(...LANGUAGES), (name, message, language) => {
+        const email = acknowledgement(
+          notificationFixture('acknowledgement', {
+            language,
+            message,
+            contact: { name: `${name}x`, email: 'k@example.com' },
+          }),
+        );
+        expect(email.subject).toBe(
+          acknowledgement(notificationFixture('acknowledgement', { language })).subject,
+        );
+      }),
+    );
+  });
+
+  it('cuts the name short, and leaves it out when it holds a link', () => {
+    const long = acknowledgement(
+      notificationFixture('acknowledgement', {
+        contact: { name: 'Congratulations you have won a brand new car claim now', email: 'k@example.com' },
+      }),
+    );
+    expect(long.text.split('\n')[0]).toBe(
+      `Hello ${'Congratulations you have won a brand new car claim now'.slice(0, ACK_NAME_MAX - 1)}…,`,
+    );
+    for (const name of ['Visit evil.example', 'https://evil.example', 'www.prize.win', 'me@evil.example']) {
+      const email = acknowledgement(
+        notificationFixture('acknowledgement', { contact: { name, email: 'k@example.com' } }),
+      );
+      expect(email.text.startsWith('Hello,\n')).toBe(true);
+      expect(email.text + email.html).not.toContain(name);
+    }
+  });
+
+  it.each([
+    ['en', '[link removed]'],
+    ['ko', '[링크 삭제됨]'],
+    ['th', '[ลบลิงก์แล้ว]'],
+  ] as const)('renders no URL the person typed as a link, in %s', (language, removed) => {
+    const email = acknowledgement(
+      notificationFixture('acknowledgement', {
+        language,
+        message: 'Claim your prize at https://evil.example/win or bit.ly/x or write to a@evil.example',
+      }),
+    );
+    for (const part of [email.text, email.html]) {
+      expect(part).not.toMatch(/evil\.example|bit\.ly|https?:|<a /);
+      expect(part).toContain(`Claim your prize at ${removed} or ${removed} or write to ${removed}`);
+    }
   });
 
   it('leaves out the quoted message when there is none', () => {
@@ -359,10 +402,11 @@ describe('composeNotification', () => {
       language: 'ko',
     });
     const email = composeNotification(notification, { config, settings });
-    expect(email.to).toEqual({ address: 'Kim.MinSu@example.com', name: 'Kim Minsu' });
+    // The address only: a display name is text the form's visitor chose, shown in the recipient's inbox.
+    expect(email.to).toEqual({ address: 'Kim.MinSu@example.com' });
     expect(email.from).toEqual({ address: 'leads@mail.example.com', name: '리드플로우 데모' });
     expect(email.replyTo).toEqual({ address: 'alice@example.com', name: 'Alice Kim' });
-    expect(email.content.subject).toBe('Kim Minsu님, 리드플로우 데모에 문의가 접수되었습니다');
+    expect(email.content.subject).toBe('리드플로우 데모에 문의가 접수되었습니다');
   });
 
   it('refuses an owner who is not a configured manager, and an acknowledgement without an email', () => {

@@ -2,6 +2,7 @@ import { type ChatWidget, chatCapture, NotFoundError, parseChatBody } from '@lea
 import { type Context, Hono } from 'hono';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
+import { limitClient } from '../guard';
 import { allowedOriginsCors, limitBody } from '../middleware';
 
 /** Without a messageId, the same text in the same session within this window is one message sent twice. */
@@ -26,6 +27,17 @@ export function chatRoutes(deps: IngestDeps): Hono {
     '/v1/chat/:widgetId',
     allowedOriginsCors((c) => (c as Context<Env>).get('widget').allowedOrigins, ['Content-Type', 'Accept']),
   );
+
+  // Before the body is read: a flood of messages costs one counter write each, and stores nothing.
+  app.post('/v1/chat/:widgetId', async (c, next) => {
+    const widget = c.get('widget');
+    await limitClient(deps, c, {
+      kind: 'chat',
+      id: widget.id,
+      rateLimitPerClient: widget.rateLimitPerClient,
+    });
+    await next();
+  });
 
   app.post('/v1/chat/:widgetId', limitBody(), async (c) => {
     const widget = c.get('widget');

@@ -1,14 +1,20 @@
 import {
+  CAPTCHA_FIELDS,
+  captchaToken,
   captureFormSubmission,
+  type FieldMap,
+  ForbiddenError,
   type FormConfig,
   MalformedBodyError,
   NotFoundError,
   parseFormBody,
+  ServiceUnavailableError,
   sha256,
 } from '@leadflow/core';
 import { type Context, Hono } from 'hono';
 import { acceptCapture } from '../accept';
 import type { IngestDeps } from '../deps';
+import { isBackendPost, limitClient, statsScope } from '../guard';
 import { allowedOriginsCors, limitBody } from '../middleware';
 import { ThankYouPage } from '../thank-you';
 
@@ -18,7 +24,7 @@ const KEY_WINDOW_SECONDS = 24 * 60 * 60;
 const CONTENT_WINDOW_SECONDS = 10 * 60;
 const IDEMPOTENCY_KEY = /^[\x21-\x7E]{1,255}$/;
 
-type Env = { Variables: { form: FormConfig } };
+type Env = { Variables: { form: FormConfig; backend: boolean } };
 
 /** `POST /v1/forms/{formId}` with CORS: website forms, from fetch/XHR or a plain HTML post. */
 export function formRoutes(deps: IngestDeps): Hono {
@@ -36,9 +42,20 @@ export function formRoutes(deps: IngestDeps): Hono {
     '/v1/forms/:formId',
     allowedOriginsCors(
       (c) => (c as Context<Env>).get('form').allowedOrigins,
+      // Not the form key: it belongs on a server, and a browser that could send it would publish it.
       ['Content-Type', 'Idempotency-Key', 'Accept'],
     ),
   );
+
+  // Before the body is read: the form key, else the per-client limit. A flood costs one counter write.
+  app.post('/v1/forms/:formId', async (c, next) => {
+    const form = c.get('form');
+    const backend = isBackendPost(deps, c, form);
+    c.set('backend', backend);
+    if (!backend)
+      await limitClient(deps, c, { kind: 'form', id: form.id, rateLimitPerClient: form.rateLimitPerClient });
+    await next();
+  });
 
   app.post('/v1/forms/:formId', limitBody(), async (c) => {
     const form = c.get('form');
@@ -70,6 +87,8 @@ export function formRoutes(deps: IngestDeps): Hono {
     }
 
     const requestHash = sha256(canonicalFields(fields));
+    // After validation, so a typo answered 422 does not spend the visitor's token; before anything is stored.
+    if (form.captcha && !c.get('backend')) await checkCaptcha(deps, c, form, fields, requestHash);
     const idempotencyHash = sha256(
       idempotencyKey === undefined
         ? `content\n${form.id}\n${requestHash}`
@@ -88,6 +107,51 @@ export function formRoutes(deps: IngestDeps): Hono {
     return accepted(c, form, stored.capture.submissionId);
   });
   return app as unknown as Hono;
+}
+
+/** Verifies the form's CAPTCHA token server-side; throws 403 (missing or refused) or 503 (provider down). */
+async function checkCaptcha(
+  deps: IngestDeps,
+  c: Context<Env>,
+  form: FormConfig,
+  fields: FieldMap,
+  requestHash: string,
+): Promise<void> {
+  const captcha = form.captcha;
+  if (!captcha) return;
+  const field = CAPTCHA_FIELDS[captcha.provider];
+  const refuse = async (code: string, message: string): Promise<never> => {
+    await deps.countRefused?.(statsScope({ kind: 'form', id: form.id }), 'captchaFailed');
+    throw new ForbiddenError('The CAPTCHA was not solved.', [{ field, code, message }]);
+  };
+  const token = captchaToken(captcha, fields);
+  if (!token) return refuse('captcha_required', 'Solve the CAPTCHA and send the form again.');
+  const secret = deps.secrets?.forms?.[form.id]?.captchaSecret;
+  if (!secret || !deps.verifyCaptcha) {
+    throw new ServiceUnavailableError('The CAPTCHA of this form is not configured.', 'captcha_unavailable');
+  }
+  const verdict = await deps.verifyCaptcha({
+    captcha,
+    secret,
+    token,
+    remoteIp: deps.clientAddress?.(c),
+    // A UUID from the request: a double-clicked submit re-verifies to the same answer (Turnstile).
+    idempotencyKey: uuidOf(requestHash),
+  });
+  if (verdict.ok) return;
+  if (verdict.reason === 'unavailable') {
+    throw new ServiceUnavailableError(
+      'The CAPTCHA could not be verified just now; please send the form again.',
+      'captcha_unavailable',
+    );
+  }
+  return refuse('captcha_failed', 'The CAPTCHA was not accepted; solve it again.');
+}
+
+/** A version-4-shaped UUID made from a hex digest, stable for the same digest. */
+function uuidOf(hex: string): string {
+  const h = hex.slice(0, 32);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 /** JSON clients get 202 and the id; browsers posting a plain HTML form get a redirect or a page. */

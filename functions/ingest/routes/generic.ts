@@ -3,7 +3,6 @@ import {
   captureGenericEvent,
   ForbiddenError,
   type GenericSource,
-  NotFoundError,
   parseGenericEvent,
   UnsupportedMediaTypeError,
   verifyGenericWebhook,
@@ -11,7 +10,7 @@ import {
 import { Hono } from 'hono';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
-import { limitBody } from '../middleware';
+import { limitBody, usableChannel } from '../middleware';
 
 type Env = { Variables: { source: GenericSource; secret: string } };
 
@@ -32,9 +31,15 @@ export function genericRoutes(deps: IngestDeps): Hono {
 
   app.use('/v1/webhooks/generic/:sourceId', async (c, next) => {
     const id = c.req.param('sourceId');
-    const source = deps.config.channels.generic.find((candidate) => candidate.id === id);
-    const secret = deps.secrets?.generic[id];
-    if (!source || !secret) throw new NotFoundError(`There is no generic webhook source "${id}".`);
+    const { source, secret } = usableChannel(
+      deps,
+      `generic/${id}`,
+      {
+        source: deps.config.channels.generic.find((candidate) => candidate.id === id),
+        secret: deps.secrets?.generic[id],
+      },
+      `The generic webhook source "${id}"`,
+    );
     c.set('source', source);
     c.set('secret', secret);
     await next();

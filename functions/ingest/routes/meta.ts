@@ -5,18 +5,18 @@ import {
   messageGroupId,
   metaCaptures,
   metaChallengeResponse,
-  NotFoundError,
   parseMetaWebhook,
   verifyMetaSignature,
 } from '@leadflow/core';
 import { Hono } from 'hono';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
-import { limitBody } from '../middleware';
+import { limitBody, usableChannel } from '../middleware';
 
 /** A delivery batches up to 1,000 updates; this leaves room for that and refuses anything absurd. */
 const MAX_DELIVERY_BYTES = 4 * 1024 * 1024;
 const PATH = '/v1/webhooks/meta';
+const LABEL = 'The Meta channel';
 
 /**
  * Meta's Graph webhooks for WhatsApp Cloud API, Messenger and Instagram: the `hub.challenge`
@@ -27,8 +27,12 @@ export function metaRoutes(deps: IngestDeps): Hono {
   const clock = deps.clock ?? (() => new Date());
 
   app.get(PATH, (c) => {
-    const verifyToken = deps.secrets?.metaVerifyToken;
-    if (!verifyToken || !deps.config.channels.meta) throw notConfigured();
+    const { secret: verifyToken } = usableChannel(
+      deps,
+      'meta',
+      { source: deps.config.channels.meta, secret: deps.secrets?.metaVerifyToken },
+      LABEL,
+    );
     const challenge = metaChallengeResponse(
       {
         mode: c.req.query('hub.mode'),
@@ -43,9 +47,12 @@ export function metaRoutes(deps: IngestDeps): Hono {
   });
 
   app.post(PATH, limitBody(MAX_DELIVERY_BYTES), async (c) => {
-    const appSecret = deps.secrets?.metaAppSecret;
-    const source = deps.config.channels.meta;
-    if (!appSecret || !source) throw notConfigured();
+    const { source, secret: appSecret } = usableChannel(
+      deps,
+      'meta',
+      { source: deps.config.channels.meta, secret: deps.secrets?.metaAppSecret },
+      LABEL,
+    );
     const receivedAt = clock();
     // The signature covers the exact bytes Meta sent: verify them before anything reads the JSON.
     const rawBody = new Uint8Array(await c.req.arrayBuffer());
@@ -81,8 +88,4 @@ async function acceptInOrder(
       }
     }),
   );
-}
-
-function notConfigured(): NotFoundError {
-  return new NotFoundError('The Meta channel is not configured.');
 }

@@ -1,6 +1,5 @@
 import {
   ForbiddenError,
-  NotFoundError,
   parseTelegramUpdate,
   TELEGRAM_SECRET_HEADER,
   telegramCapture,
@@ -9,7 +8,7 @@ import {
 import { Hono } from 'hono';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
-import { limitBody } from '../middleware';
+import { limitBody, usableChannel } from '../middleware';
 
 /** One Update is small; Telegram's own limits keep a text message far below this. */
 const MAX_UPDATE_BYTES = 1024 * 1024;
@@ -23,9 +22,12 @@ export function telegramRoutes(deps: IngestDeps): Hono {
   const clock = deps.clock ?? (() => new Date());
 
   app.post('/v1/webhooks/telegram', limitBody(MAX_UPDATE_BYTES), async (c) => {
-    const secretToken = deps.secrets?.telegramSecretToken;
-    const source = deps.config.channels.telegram;
-    if (!secretToken || !source) throw new NotFoundError('The Telegram channel is not configured.');
+    const { source, secret: secretToken } = usableChannel(
+      deps,
+      'telegram',
+      { source: deps.config.channels.telegram, secret: deps.secrets?.telegramSecretToken },
+      'The Telegram channel',
+    );
     if (!verifyTelegramSecretToken(c.req.header(TELEGRAM_SECRET_HEADER), secretToken)) {
       throw new ForbiddenError('The X-Telegram-Bot-Api-Secret-Token header does not match.');
     }

@@ -9,6 +9,7 @@ import {
   publicRequestUrl,
   smsReplyTwiml,
   type TelephonyCaptureContext,
+  type TwilioOutcome,
   type TwilioParams,
   twiml,
   UnsupportedMediaTypeError,
@@ -19,7 +20,7 @@ import {
 import { type Context, Hono } from 'hono';
 import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
-import { limitBody } from '../middleware';
+import { limitBody, usableChannel } from '../middleware';
 
 const VOICE_PATH = '/v1/webhooks/twilio/voice';
 const SMS_PATH = '/v1/webhooks/twilio/sms';
@@ -34,11 +35,14 @@ export function twilioRoutes(deps: IngestDeps): Hono {
   const clock = deps.clock ?? (() => new Date());
   const limit = limitBody();
 
-  // Before the body is read: an unconfigured channel does not exist, whatever is posted to it.
+  // Before the body is read: an unconfigured channel does not exist (404); a malformed secret makes it 503.
   app.use('/v1/webhooks/twilio/*', async (_c, next) => {
-    if (!deps.secrets?.twilioAuthToken || !deps.config.channels.twilio) {
-      throw new NotFoundError('The Twilio channel is not configured.');
-    }
+    usableChannel(
+      deps,
+      'twilio',
+      { source: deps.config.channels.twilio, secret: deps.secrets?.twilioAuthToken },
+      'The Twilio channel',
+    );
     await next();
   });
 
@@ -57,15 +61,10 @@ export function twilioRoutes(deps: IngestDeps): Hono {
       throw new MalformedBodyError('The body is not valid UTF-8.', [], { cause });
     }
     const params: TwilioParams = parseTwilioForm(text);
-    const url = publicRequestUrl(
-      {
-        url: c.req.url,
-        forwardedProto: c.req.header('x-forwarded-proto'),
-        forwardedHost: c.req.header('x-forwarded-host'),
-        host: c.req.header('host'),
-      },
-      deps.publicBaseUrl,
-    );
+    const url = publicRequestUrl(c.req.raw, {
+      publicBaseUrl: deps.publicBaseUrl,
+      trustedProxyHeaders: deps.trustedProxyHeaders,
+    });
     if (!verifyTwilioSignature(authToken, c.req.header('x-twilio-signature'), url, params)) {
       throw new ForbiddenError('The X-Twilio-Signature header is missing or does not match this request.');
     }
@@ -77,15 +76,7 @@ export function twilioRoutes(deps: IngestDeps): Hono {
     const { params, context } = await verified(c);
     const outcome = captureTwilioVoice(params, context);
     if (outcome.kind === 'capture') {
-      // Keyed by the CallSid: the first final event of a call (the voicemail recording, a <Dial>
-      // action or the final status callback) is the capture; any later one is a replay that stores,
-      // alerts and adds nothing, and is answered the same way.
-      await acceptCapture(
-        deps,
-        outcome.capture,
-        naturalKey(outcome.capture.channel, outcome.externalId),
-        'twilio-voice',
-      );
+      await acceptCallEvent(deps, outcome);
     } else {
       const status = outcome.kind === 'no_caller' ? 'no_caller_id' : `voice_${outcome.stage.stage}`;
       deps.observe?.({ outcome: status, source: 'twilio-voice', status: 200 });
@@ -118,6 +109,25 @@ export function twilioRoutes(deps: IngestDeps): Hono {
   });
 
   return app;
+}
+
+/**
+ * Stores a final voice event. The first final event of a call (the final status callback, a <Dial>
+ * action, the voicemail recording) claims the call's CallSid and stands for the call: its lead, or its
+ * answered-call entry. A later event of the call is a replay that adds nothing, unless it brings a
+ * recording the call's first event did not: then it is stored under its RecordingSid, and the router
+ * adds it to the call's lead as an update. A retry of that recording is a replay of it.
+ */
+async function acceptCallEvent(
+  deps: IngestDeps,
+  outcome: Extract<TwilioOutcome, { kind: 'capture' }>,
+): Promise<void> {
+  const { capture, externalId, callSid } = outcome;
+  const call = await acceptCapture(deps, capture, naturalKey(capture.channel, callSid), 'twilio-voice');
+  const lateRecording = call.replay && externalId !== callSid && call.capture.externalId !== externalId;
+  if (lateRecording) {
+    await acceptCapture(deps, capture, naturalKey(capture.channel, externalId), 'twilio-voice');
+  }
 }
 
 function xml(c: Context, body: string): Response {

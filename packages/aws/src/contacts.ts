@@ -8,7 +8,14 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ContactDetails } from '@leadflow/core';
+import {
+  admitIdentities,
+  admitMergedPoints,
+  type ContactDetails,
+  MAX_IDENTITIES,
+  MAX_OPEN_CONVERSATIONS,
+  planConversationMerge,
+} from '@leadflow/core';
 import { keys } from './keys';
 
 export interface ContactProfile {
@@ -21,8 +28,14 @@ export interface ContactProfile {
   readonly mergingAt?: string;
   /** On a survivor: merges fenced but not yet finished. */
   readonly pendingMerges?: Set<string>;
+  /** At most `MAX_IDENTITIES`; identities claimed past that are recorded on the timeline instead. */
   readonly identities?: Set<string>;
-  /** Open conversations: conversation id → the lead it belongs to and its last message time. */
+  readonly emails?: Set<string>;
+  readonly phones?: Set<string>;
+  /**
+   * Open conversations: conversation id → the lead it belongs to and its last message time. At most
+   * `MAX_OPEN_CONVERSATIONS`; past that the oldest are retired.
+   */
   readonly conversations?: Record<string, { leadId: string; lastAt: string }>;
   readonly lastAcknowledgedAt?: string;
 }
@@ -40,6 +53,8 @@ export interface ResolvedContact {
   readonly profile?: ContactProfile;
   /** Contacts this capture proved to be the same person, merged into `contactId`. */
   readonly merged?: MergeRecord;
+  /** New identities claimed for the contact but not listed on its profile, which is at its bound. */
+  readonly unlisted?: readonly string[];
 }
 
 /** A contact that is being merged, or was, takes no new writes: they belong to the survivor. */
@@ -62,13 +77,17 @@ const MAX_ATTEMPTS = 5;
  * phone, platform handles). Identities are claimed with conditional writes in one transaction with
  * the contact, so two concurrent captures of one person can never create two contacts: the loser
  * re-reads and joins. When the identities belong to several contacts, they are merged into one.
+ *
+ * A profile lists at most `MAX_IDENTITIES`. A new identity past that is still claimed for the contact,
+ * so it keeps finding this person without growing the profile item, and the claim is recorded on the
+ * timeline (`interactionId`/`occurredAt` key that entry; pass the capture's, so it sits beside it).
  */
 export async function resolveContact(
   doc: DynamoDBDocumentClient,
   tableName: string,
   identities: readonly string[],
   details: ContactDetails,
-  options: { newContactId: () => string; now: string },
+  options: { newContactId: () => string; now: string; interactionId?: string; occurredAt?: string },
 ): Promise<ResolvedContact> {
   if (identities.length === 0) throw new Error('A capture without email, phone or handle cannot be resolved');
 
@@ -86,6 +105,8 @@ export async function resolveContact(
 
     let contactId: string;
     let merged: MergeRecord | undefined;
+    /** What the identity bound is decided on: the surviving profile as it stands after any merge. */
+    let listed: ReadonlySet<string> | undefined;
     if (claimedBy.length === 0) contactId = options.newContactId();
     else {
       const profiles = await readLiveProfiles(doc, tableName, claimedBy);
@@ -106,8 +127,14 @@ export async function resolveContact(
       if (losers.length > 0) {
         merged = { survivorId: survivor.contactId, mergedIds: losers.map((loser) => loser.contactId) };
       }
+      const mergedAny = losers.length > 0 || (survivor.pendingMerges?.size ?? 0) > 0;
+      listed = (mergedAny ? await getProfile(doc, tableName, contactId) : survivor)?.identities;
     }
     const created = claimedBy.length === 0;
+    const admission = admitIdentities(listed, unclaimed, MAX_IDENTITIES);
+    const listedAfter = (listed?.size ?? 0) + admission.add.length;
+    const entryAt = options.occurredAt ?? options.now;
+    const entryId = options.interactionId ?? `resolve-${options.now}`;
     try {
       if (created || unclaimed.length > 0) {
         await doc.send(
@@ -124,7 +151,7 @@ export async function resolveContact(
                         createdAt: options.now,
                         updatedAt: options.now,
                         conversations: {},
-                        ...profileAttributes(details, identities),
+                        ...profileAttributes(details, admission.add),
                       },
                       ConditionExpression: 'attribute_not_exists(pk)',
                     },
@@ -132,9 +159,7 @@ export async function resolveContact(
                 : {
                     Update: {
                       TableName: tableName,
-                      Key: keys.contact(contactId),
-                      ...addIdentities(details, unclaimed, options.now),
-                      ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
+                      ...addIdentities(contactId, details, admission.add, options.now),
                     },
                   },
               ...unclaimed.map((identity) => ({
@@ -142,6 +167,19 @@ export async function resolveContact(
                   TableName: tableName,
                   Item: { ...keys.identity(identity), type: 'identity', contactId, claimedAt: options.now },
                   ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              })),
+              // In the transaction of the claim, which happens once: a redelivery records nothing again.
+              ...admission.refused.map((identity) => ({
+                Put: {
+                  TableName: tableName,
+                  Item: unlistedIdentityEntry(
+                    contactId,
+                    identity,
+                    entryAt,
+                    `${entryId}:identity:${identity}`,
+                    listedAfter,
+                  ),
                 },
               })),
             ],
@@ -152,10 +190,11 @@ export async function resolveContact(
       if (error instanceof TransactionCanceledException && isConditionalConflict(error)) continue;
       throw error;
     }
-    if (created) return { contactId, created };
+    const bounded = admission.refused.length > 0 ? { unlisted: admission.refused } : {};
+    if (created) return { contactId, created, ...bounded };
     const profile = await getProfile(doc, tableName, contactId);
     if (!profile) throw new Error(`Contact ${contactId} is referenced by an identity but does not exist`);
-    return { contactId, created, profile, ...(merged ? { merged } : {}) };
+    return { contactId, created, profile, ...(merged ? { merged } : {}), ...bounded };
   }
   throw new ContactResolutionConflict(`Identities kept changing after ${MAX_ATTEMPTS} attempts`);
 }
@@ -215,8 +254,10 @@ export function chooseSurvivor(profiles: readonly ContactProfile[]): ContactProf
  * records the pending merge; refused when either side is already being merged, so two routers can never
  * merge A into B and B into A. Then leads and timeline entries are copied before they are deleted,
  * identities are re-pointed, the survivor gains the loser's emails, phones, handles and open
- * conversations, the merge is recorded on its timeline, the loser is marked `mergedInto`, and the pending
- * mark is cleared last. Every step can be repeated: a crash midway is finished by the next resolution.
+ * conversations (within the bounds: the newest conversations of both stay open, identities past the bound
+ * stay claimed but unlisted) atomically with the merge's timeline entry, the loser is marked `mergedInto`,
+ * and the pending mark is cleared last. Every step can be repeated: a crash midway is finished by the next
+ * resolution.
  */
 async function mergeInto(
   doc: DynamoDBDocumentClient,
@@ -272,6 +313,15 @@ async function mergeInto(
     Record<string, unknown>;
   const mergeAt = profile.mergingAt ?? now;
   const owner = survivor.ownerId;
+  const identities = [...(profile.identities ?? [])];
+  // Identities the loser claimed past its bound are listed only on its timeline: re-pointed before
+  // those entries move, so a crash midway cannot lose track of them.
+  const unlisted = items.flatMap((item) =>
+    item.sk !== 'PROFILE' && typeof item.unlistedIdentity === 'string' ? [item.unlistedIdentity] : [],
+  );
+  for (const identity of new Set([...unlisted, ...identities])) {
+    await repoint(doc, tableName, identity, loser.contactId, survivor.contactId);
+  }
   for (const item of items) {
     if (item.sk === 'PROFILE') continue;
     const moved: Record<string, unknown> = {
@@ -285,70 +335,86 @@ async function mergeInto(
     await doc.send(new PutCommand({ TableName: tableName, Item: moved }));
     await doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: item.pk, sk: item.sk } }));
   }
-  const identities = [...(profile.identities ?? [])];
-  for (const identity of identities) {
-    await doc
-      .send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.identity(identity),
-          UpdateExpression: 'SET contactId = :survivor, mergedFrom = :loser',
-          ConditionExpression: 'contactId = :loser OR contactId = :survivor',
-          ExpressionAttributeValues: { ':survivor': survivor.contactId, ':loser': loser.contactId },
-        }),
-      )
-      .catch((error: unknown) => {
-        // Re-pointed elsewhere meanwhile (a third merge): that contact now owns it.
-        if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-      });
-  }
 
-  const additions: string[] = [];
-  const sets: string[] = ['updatedAt = :now'];
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':now': now };
-  for (const attribute of ['identities', 'emails', 'phones'] as const) {
-    const set = profile[attribute];
-    if (set instanceof Set && set.size > 0) {
-      additions.push(`${attribute} :${attribute}`);
-      values[`:${attribute}`] = set;
+  const mergeId = `merge-${loser.contactId}`;
+  const summary = `Merged contact ${loser.contactId} (created ${loser.createdAt}${
+    loser.ownerId ? `, owner ${loser.ownerId}` : ''
+  }): ${identities.length} identities, ${items.length - 1} timeline items and leads`;
+  for (let attempt = 1; ; attempt++) {
+    // The survivor as it stands now: concurrent captures may have added identities or conversations.
+    const current = await getProfile(doc, tableName, survivor.contactId);
+    if (!current) throw new Error(`Contact ${survivor.contactId} vanished while merging`);
+    const plan = planMergeUpdate(current, profile, unlisted);
+    // Refusals only grow as the survivor fills, so recording them ahead of the update stays true.
+    for (const identity of plan.refused) {
+      if (unlisted.includes(identity)) continue; // already on the moved timeline
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: unlistedIdentityEntry(
+            survivor.contactId,
+            identity,
+            mergeAt,
+            `${mergeId}:identity:${identity}`,
+            plan.listedAfter,
+          ),
+        }),
+      );
+    }
+    try {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: tableName,
+                Key: keys.contact(survivor.contactId),
+                UpdateExpression: plan.updateExpression,
+                ConditionExpression: plan.conditionExpression,
+                ...(Object.keys(plan.names).length > 0 ? { ExpressionAttributeNames: plan.names } : {}),
+                ExpressionAttributeValues: {
+                  ...plan.values,
+                  ':now': now,
+                  ':merged': new Set([loser.contactId]),
+                },
+              },
+            },
+            {
+              // Written once, with the update it describes: a repeat of the merge finds it and stops.
+              Put: {
+                TableName: tableName,
+                Item: {
+                  ...keys.interaction(survivor.contactId, mergeAt, mergeId),
+                  type: 'interaction',
+                  interactionId: mergeId,
+                  channel: 'system',
+                  direction: 'internal',
+                  occurredAt: mergeAt,
+                  summary: `${summary}${plan.summary}`,
+                  merge: {
+                    survivorId: survivor.contactId,
+                    mergedId: loser.contactId,
+                    identities,
+                    ...plan.record,
+                  },
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      break;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [update, entry] = error.CancellationReasons ?? [];
+      if (entry?.Code === 'ConditionalCheckFailed') break; // an earlier attempt of this merge did it
+      if (update?.Code !== 'ConditionalCheckFailed') throw error;
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new MergeFenceConflict(`Contact ${survivor.contactId} kept changing while merging`);
+      }
     }
   }
-  // The loser's open conversations carry on with the survivor, unless the survivor has the same one.
-  Object.entries(profile.conversations ?? {}).forEach(([conversationId, entry], index) => {
-    if (survivor.conversations?.[conversationId]) return;
-    names[`#c${index}`] = conversationId;
-    values[`:c${index}`] = entry;
-    sets.push(`conversations.#c${index} = :c${index}`);
-  });
-  values[':merged'] = new Set([loser.contactId]);
-  additions.push('mergedFrom :merged');
-  await doc.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: keys.contact(survivor.contactId),
-      UpdateExpression: `SET ${sets.join(', ')} ADD ${additions.join(', ')}`,
-      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-      ExpressionAttributeValues: values,
-    }),
-  );
-  await doc.send(
-    new PutCommand({
-      TableName: tableName,
-      Item: {
-        ...keys.interaction(survivor.contactId, mergeAt, `merge-${loser.contactId}`),
-        type: 'interaction',
-        interactionId: `merge-${loser.contactId}`,
-        channel: 'system',
-        direction: 'internal',
-        occurredAt: mergeAt,
-        summary: `Merged contact ${loser.contactId} (created ${loser.createdAt}${
-          loser.ownerId ? `, owner ${loser.ownerId}` : ''
-        }): ${identities.length} identities, ${items.length - 1} timeline items and leads`,
-        merge: { survivorId: survivor.contactId, mergedId: loser.contactId, identities },
-      },
-    }),
-  );
   await doc.send(
     new UpdateCommand({
       TableName: tableName,
@@ -375,6 +441,127 @@ async function clearPending(
       ExpressionAttributeValues: { ':loser': new Set([loserId]) },
     }),
   );
+}
+
+/** Points a claimed identity at the survivor, unless a third merge already took it elsewhere. */
+async function repoint(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  identity: string,
+  loserId: string,
+  survivorId: string,
+): Promise<void> {
+  await doc
+    .send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.identity(identity),
+        UpdateExpression: 'SET contactId = :survivor, mergedFrom = :loser',
+        ConditionExpression: 'contactId = :loser OR contactId = :survivor',
+        ExpressionAttributeValues: { ':survivor': survivorId, ':loser': loserId },
+      }),
+    )
+    .catch((error: unknown) => {
+      // Re-pointed elsewhere meanwhile (a third merge): that contact now owns it.
+      if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+    });
+}
+
+/**
+ * The survivor's update for a merge, within the bounds: the loser's identities, emails and phones while
+ * the survivor has room, and the newest open conversations of both. Guarded so that a concurrent capture
+ * growing the survivor meanwhile makes the update fail and be planned again.
+ */
+function planMergeUpdate(survivor: ContactProfile, loser: ContactProfile, unlisted: readonly string[]) {
+  const sets = ['updatedAt = :now'];
+  const removes: string[] = [];
+  const additions = ['mergedFrom :merged'];
+  const conditions = ['attribute_exists(pk)'];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const admitted = admitMergedPoints(survivor, loser, unlisted, MAX_IDENTITIES);
+  const additionsBySet = {
+    identities: admitted.identities.add,
+    emails: admitted.emails,
+    phones: admitted.phones,
+  };
+  for (const [attribute, add] of Object.entries(additionsBySet)) {
+    if (add.length === 0) continue;
+    additions.push(`${attribute} :${attribute}`);
+    values[`:${attribute}`] = new Set(add);
+    conditions.push(`(attribute_not_exists(${attribute}) OR size(${attribute}) <= :${attribute}Before)`);
+    values[`:${attribute}Before`] = MAX_IDENTITIES - add.length;
+  }
+  const conversations = planConversationMerge(survivor.conversations, loser.conversations);
+  Object.entries(conversations.add).forEach(([conversationId, entry], index) => {
+    names[`#c${index}`] = conversationId;
+    values[`:c${index}`] = entry;
+    sets.push(`#cs.#c${index} = :c${index}`);
+  });
+  conversations.retire.forEach((conversationId, index) => {
+    names[`#r${index}`] = conversationId;
+    removes.push(`#cs.#r${index}`);
+    // A retirement counts only if the entry is still there to remove.
+    conditions.push(`attribute_exists(#cs.#r${index})`);
+  });
+  if (Object.keys(names).length > 0) {
+    names['#cs'] = 'conversations';
+    conditions.push('size(#cs) <= :conversationsBefore');
+    values[':conversationsBefore'] = conversations.maxSizeBefore;
+  }
+  const refused = admitted.identities.refused;
+  const listedAfter = (survivor.identities?.size ?? 0) + admitted.identities.add.length;
+  const notes = [
+    ...(conversations.retire.length + conversations.dropped.length > 0
+      ? [
+          `${conversations.retire.length} oldest open conversations retired and ${conversations.dropped.length} not carried over: the contact keeps at most ${MAX_OPEN_CONVERSATIONS}`,
+        ]
+      : []),
+    ...(refused.length > 0
+      ? [`${refused.length} identities not added: the contact has ${listedAfter} identities`]
+      : []),
+  ];
+  return {
+    updateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''} ADD ${additions.join(', ')}`,
+    conditionExpression: conditions.join(' AND '),
+    names,
+    values,
+    refused,
+    listedAfter,
+    summary: notes.length > 0 ? `; ${notes.join('; ')}` : '',
+    record: {
+      ...(conversations.retire.length > 0 ? { retiredConversations: conversations.retire } : {}),
+      // Bounded: the loser's profile keeps its map, so the full list is never lost.
+      ...(conversations.dropped.length > 0
+        ? { droppedConversations: conversations.dropped.slice(-MAX_OPEN_CONVERSATIONS) }
+        : {}),
+      ...(refused.length > 0 ? { unlistedIdentities: refused.slice(0, MAX_IDENTITIES) } : {}),
+    },
+  };
+}
+
+/**
+ * The timeline entry of an identity claimed for a contact but not listed on its profile. The entry is
+ * also how a later merge of this contact finds the claim to re-point it.
+ */
+function unlistedIdentityEntry(
+  contactId: string,
+  identity: string,
+  occurredAt: string,
+  interactionId: string,
+  listed: number,
+) {
+  return {
+    ...keys.interaction(contactId, occurredAt, interactionId),
+    type: 'interaction',
+    interactionId,
+    channel: 'system',
+    direction: 'internal',
+    occurredAt,
+    event: 'identity_unlisted',
+    unlistedIdentity: identity,
+    summary: `Identity ${identity} not added: the contact has ${listed} identities, at most ${MAX_IDENTITIES} are kept; captures with it still reach this contact`,
+  };
 }
 
 async function queryContact(
@@ -404,26 +591,43 @@ function profileAttributes(details: ContactDetails, identities: readonly string[
   return {
     ...(details.name ? { name: details.name } : {}),
     identities: new Set(identities),
-    ...(details.email ? { emails: new Set([details.email]) } : {}),
-    ...(details.phone ? { phones: new Set([details.phone]) } : {}),
+    ...(details.email && identities.some((identity) => identity.startsWith('email:'))
+      ? { emails: new Set([details.email]) }
+      : {}),
+    ...(details.phone && identities.some((identity) => identity.startsWith('phone:'))
+      ? { phones: new Set([details.phone]) }
+      : {}),
   };
 }
 
-function addIdentities(details: ContactDetails, unclaimed: readonly string[], now: string) {
-  const additions = ['identities :identities'];
-  const values: Record<string, unknown> = { ':identities': new Set(unclaimed), ':now': now };
-  if (details.email && unclaimed.some((identity) => identity.startsWith('email:'))) {
+/**
+ * The profile update that claims a capture's new identities: the admitted ones are listed, guarded so
+ * that identities listed concurrently by another router cannot take the set past its bound.
+ */
+function addIdentities(contactId: string, details: ContactDetails, added: readonly string[], now: string) {
+  const additions: string[] = [];
+  const values: Record<string, unknown> = { ':now': now };
+  let condition = `attribute_exists(pk) AND ${NOT_MERGING}`;
+  if (added.length > 0) {
+    additions.push('identities :identities');
+    values[':identities'] = new Set(added);
+    condition += ' AND (attribute_not_exists(identities) OR size(identities) <= :listedBefore)';
+    values[':listedBefore'] = MAX_IDENTITIES - added.length;
+  }
+  if (details.email && added.some((identity) => identity.startsWith('email:'))) {
     additions.push('emails :emails');
     values[':emails'] = new Set([details.email]);
   }
-  if (details.phone && unclaimed.some((identity) => identity.startsWith('phone:'))) {
+  if (details.phone && added.some((identity) => identity.startsWith('phone:'))) {
     additions.push('phones :phones');
     values[':phones'] = new Set([details.phone]);
   }
   const name = details.name ? ', #name = if_not_exists(#name, :name)' : '';
   if (details.name) values[':name'] = details.name;
   return {
-    UpdateExpression: `SET updatedAt = :now${name} ADD ${additions.join(', ')}`,
+    Key: keys.contact(contactId),
+    UpdateExpression: `SET updatedAt = :now${name}${additions.length > 0 ? ` ADD ${additions.join(', ')}` : ''}`,
+    ConditionExpression: condition,
     ...(details.name ? { ExpressionAttributeNames: { '#name': 'name' } } : {}),
     ExpressionAttributeValues: values,
   };

@@ -1,3 +1,5 @@
+export * from './acknowledgements';
+export * from './captcha';
 export * from './clients';
 export * from './contacts';
 export * from './env';
@@ -6,6 +8,7 @@ export * from './leads';
 export * from './mailer';
 export * from './objects';
 export * from './queue';
+export * from './rate-limit';
 export * from './secrets';
 export * from './submissions';
 export * from './timeline';

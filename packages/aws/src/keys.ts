@@ -11,6 +11,9 @@
  * | rr cursor   | TEAM#<teamId>              | CURSOR                     |                 |                     |
  * | counters    | STATS#<dimension>          | DAY#<yyyy-mm-dd>           |                 |                     |
  * | send ledger | NOTIFY#<function>          | <hash of notification id>  |                 |                     |
+ * | rate window | RATE#<scope>#<client key>  | MIN#<window start, epoch s>|                 |                     |
+ * | ack mailbox | ACK#MAILBOX#<hash>         | ACK                        |                 |                     |
+ * | ack domain  | ACK#DOMAIN#<form>#<domain> | HOUR#<yyyy-mm-ddThh>       |                 |                     |
  */
 export const keys = {
   submission: (idempotencyHash: string) => ({ pk: `SUB#${idempotencyHash}`, sk: 'SUB' }),
@@ -24,6 +27,18 @@ export const keys = {
   cursor: (teamId: string) => ({ pk: `TEAM#${teamId}`, sk: 'CURSOR' }),
   stats: (dimension: string, day: string) => ({ pk: `STATS#${dimension}`, sk: `DAY#${day}` }),
   owner: (managerId: string) => `OWNER#${managerId}`,
+  /** One client's requests to one form or widget in one minute (the client key is an IP or an IPv6 /64). */
+  rate: (scope: string, client: string, windowStart: number) => ({
+    pk: `RATE#${scope}#${client}`,
+    sk: `MIN#${windowStart}`,
+  }),
+  /** The last acknowledgement sent to a mailbox (hashed: the key names no address). */
+  ackMailbox: (mailboxHash: string) => ({ pk: `ACK#MAILBOX#${mailboxHash}`, sk: 'ACK' }),
+  /** Acknowledgements one form sent to one recipient domain in one hour. */
+  ackDomain: (formId: string, domain: string, hour: string) => ({
+    pk: `ACK#DOMAIN#${formId}#${domain}`,
+    sk: `HOUR#${hour}`,
+  }),
 } as const;
 
 /** The UTC day of an ISO timestamp, for daily counters. */

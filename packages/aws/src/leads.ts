@@ -10,8 +10,12 @@ import {
   type CaptureEvent,
   CHANNELS,
   identityKeys,
+  isCallConversation,
   type LeadflowConfig,
+  MAX_OPEN_CONVERSATIONS,
   type Notification,
+  type OpenConversations,
+  planConversationWrite,
   roundRobin,
   stickyOwner,
 } from '@leadflow/core';
@@ -66,10 +70,7 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     tableName,
     identityKeys(capture.contact, capture.handles),
     capture.contact,
-    {
-      newContactId: deps.newId,
-      now,
-    },
+    { newContactId: deps.newId, now, interactionId, occurredAt: capture.receivedAt },
   );
   const contactId = contact.contactId;
 
@@ -110,6 +111,7 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
       now,
       previousOwner,
       windowMinutes: deps.config.channels.conversationWindowMinutes,
+      conversations: profile?.conversations,
       ...next,
     };
     if (
@@ -170,19 +172,34 @@ async function write(transaction: () => Promise<void>): Promise<boolean> {
   }
 }
 
-/** The open lead of this capture's conversation, if its last message is inside the window. */
+/**
+ * The open lead this capture joins. A later event of one phone call (a voicemail recorded after the
+ * call's final status callback) joins that call's lead, urgent or not; a new call has a new CallSid,
+ * so a missed call still opens a lead of its own. Any other urgent capture opens a lead too. Otherwise
+ * the lead of the capture's conversation whose last message is inside the window; an answered call
+ * also continues the person's latest call, such as the team calling back a missed call.
+ */
 export function openConversation(
   config: LeadflowConfig,
   capture: CaptureEvent,
   profile: ContactProfile | undefined,
 ): { leadId: string } | undefined {
-  if (!capture.conversationId || !CONVERSATIONAL.has(capture.channel) || capture.urgent) return undefined;
-  const open = profile?.conversations?.[capture.conversationId];
-  if (!open) return undefined;
-  const sinceLast = Date.parse(capture.receivedAt) - Date.parse(open.lastAt);
-  return sinceLast <= config.channels.conversationWindowMinutes * 60_000
-    ? { leadId: open.leadId }
-    : undefined;
+  const conversationId = capture.conversationId;
+  const conversations = profile?.conversations ?? {};
+  if (!conversationId || !CONVERSATIONAL.has(capture.channel)) return undefined;
+  if (capture.channel === 'phone_call' && isCallConversation(conversationId)) {
+    const call = conversations[conversationId];
+    return call ? { leadId: call.leadId } : undefined;
+  }
+  if (capture.urgent) return undefined;
+  const windowStart = Date.parse(capture.receivedAt) - config.channels.conversationWindowMinutes * 60_000;
+  let open: { leadId: string; lastAt: string } | undefined;
+  for (const [id, entry] of Object.entries(conversations)) {
+    const continues = id === conversationId || (capture.channel === 'phone_call' && isCallConversation(id));
+    if (!continues || Date.parse(entry.lastAt) < windowStart) continue;
+    if (!open || entry.lastAt > open.lastAt) open = entry;
+  }
+  return open ? { leadId: open.leadId } : undefined;
 }
 
 type Routed = { mode: 'lead' | 'message'; leadId: string; assignment: Assignment; acknowledge: boolean };
@@ -245,6 +262,8 @@ interface RouteWrite extends Routed {
   /** The owner being replaced because they left the team, if any. */
   readonly previousOwner?: string | undefined;
   readonly windowMinutes: number;
+  /** The contact's open conversations as read: what the bound is decided on. */
+  readonly conversations?: OpenConversations | undefined;
 }
 
 function interactionItem(write: RouteWrite) {
@@ -269,34 +288,92 @@ function interactionItem(write: RouteWrite) {
   };
 }
 
-/** The conversation map entry, set only when the capture belongs to a conversation. */
+/**
+ * The conversation map entry, set only when the capture belongs to a conversation, and the oldest open
+ * conversations it retires so the map stays within `MAX_OPEN_CONVERSATIONS`, each recorded on the
+ * timeline in the same transaction (so a redelivery, which finds the capture's entry, records nothing).
+ */
 function conversationUpdate(write: RouteWrite): {
   expression: string;
-  /** For a new lead: the conversation must not have an open lead (a concurrent message may have opened it). */
+  /** ` REMOVE …` of the retired conversations, or empty. */
+  remove: string;
+  /**
+   * The map is as read where it matters: a new lead's conversation has no open lead (a concurrent message
+   * may have opened it), and no concurrent capture grew the map past what the retirements allow for.
+   */
   condition: string;
   names: Record<string, string>;
   values: Record<string, unknown>;
+  /** Timeline entries of the retirements, to put in the same transaction. */
+  entries: Record<string, unknown>[];
 } {
   const { capture } = write;
-  if (!capture.conversationId) return { expression: '', condition: '', names: {}, values: {} };
+  if (!capture.conversationId) {
+    return { expression: '', remove: '', condition: '', names: {}, values: {}, entries: [] };
+  }
   const guarded = write.mode === 'lead' && CONVERSATIONAL.has(capture.channel) && !capture.urgent;
   const windowStart = new Date(Date.parse(capture.receivedAt) - write.windowMinutes * 60_000).toISOString();
+  const plan = planConversationWrite(write.conversations, capture.conversationId);
+  const names: Record<string, string> = { '#conversation': capture.conversationId };
+  const conditions = [
+    ...(guarded
+      ? [
+          '(attribute_not_exists(conversations.#conversation) OR conversations.#conversation.lastAt < :windowStart)',
+        ]
+      : []),
+    // Counted as already there: it must still be, or the write would grow the map after all.
+    ...(plan.isNew ? [] : ['attribute_exists(conversations.#conversation)']),
+    'size(conversations) <= :conversationsBefore',
+  ];
+  plan.retire.forEach((conversationId, index) => {
+    names[`#retired${index}`] = conversationId;
+    conditions.push(`attribute_exists(conversations.#retired${index})`);
+  });
   return {
     expression: ', conversations.#conversation = :conversation',
-    condition: guarded
-      ? ' AND (attribute_not_exists(conversations.#conversation) OR conversations.#conversation.lastAt < :windowStart)'
-      : '',
-    names: { '#conversation': capture.conversationId },
+    remove:
+      plan.retire.length > 0
+        ? ` REMOVE ${plan.retire.map((_, index) => `conversations.#retired${index}`).join(', ')}`
+        : '',
+    condition: conditions.map((condition) => ` AND ${condition}`).join(''),
+    names,
     values: {
       ':conversation': { leadId: write.leadId, lastAt: capture.receivedAt },
+      ':conversationsBefore': plan.maxSizeBefore,
       ...(guarded ? { ':windowStart': windowStart } : {}),
     },
+    entries: plan.retire.map((conversationId) =>
+      retirementEntry(write, conversationId, write.conversations?.[conversationId], plan.size),
+    ),
+  };
+}
+
+/** The timeline entry of an open conversation retired to keep the contact within its bound. */
+function retirementEntry(
+  write: RouteWrite,
+  conversationId: string,
+  retired: { leadId: string; lastAt: string } | undefined,
+  open: number,
+) {
+  const { capture, contactId } = write;
+  const interactionId = `${capture.submissionId}:retired:${conversationId}`;
+  return {
+    ...keys.interaction(contactId, capture.receivedAt, interactionId),
+    type: 'interaction',
+    interactionId,
+    channel: 'system',
+    direction: 'internal',
+    occurredAt: capture.receivedAt,
+    event: 'conversation_retired',
+    retired: { conversationId, ...retired },
+    summary: `Conversation ${conversationId} retired: the contact has ${open} open conversations, at most ${MAX_OPEN_CONVERSATIONS} are kept; a new message in it opens a new lead`,
   };
 }
 
 /**
  * One transaction: the lead, its first timeline interaction and the contact's owner (set only if
- * unset or already this owner) and open conversation. All or nothing. Then the daily counter.
+ * unset or already this owner) and open conversation (retiring the oldest past the bound). All or
+ * nothing. Then the daily counter.
  */
 async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: RouteWrite): Promise<void> {
   const { capture, leadId, contactId, assignment, now } = write;
@@ -343,7 +420,7 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
           Update: {
             TableName: tableName,
             Key: keys.contact(contactId),
-            UpdateExpression: `SET ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), lastLeadAt = :at, updatedAt = :now${conversation.expression}${acknowledged} ADD leadCount :one`,
+            UpdateExpression: `SET ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), lastLeadAt = :at, updatedAt = :now${conversation.expression}${acknowledged}${conversation.remove} ADD leadCount :one`,
             // The owner may be set only if unset, already this owner, or the one who left the team;
             // never while the contact is being merged into another.
             ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND (attribute_not_exists(ownerId) OR ownerId = :owner${
@@ -362,6 +439,7 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
             },
           },
         },
+        ...conversation.entries.map((Item) => ({ Put: { TableName: tableName, Item } })),
       ],
     }),
   );
@@ -370,7 +448,10 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
   await countDaily(doc, tableName, capture, 'leads');
 }
 
-/** One transaction: the message's timeline interaction, the open lead's activity, the conversation's clock. */
+/**
+ * One transaction: the message's timeline interaction, the open lead's activity, the conversation's clock
+ * (and any conversation it retires).
+ */
 async function writeMessage(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -401,12 +482,13 @@ async function writeMessage(
           Update: {
             TableName: tableName,
             Key: keys.contact(contactId),
-            UpdateExpression: `SET updatedAt = :now${conversation.expression}`,
-            ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
-            ExpressionAttributeNames: conversation.names,
+            UpdateExpression: `SET updatedAt = :now${conversation.expression}${conversation.remove}`,
+            ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}${conversation.condition}`,
+            ...(capture.conversationId ? { ExpressionAttributeNames: conversation.names } : {}),
             ExpressionAttributeValues: { ':now': now, ...conversation.values },
           },
         },
+        ...conversation.entries.map((Item) => ({ Put: { TableName: tableName, Item } })),
       ],
     }),
   );

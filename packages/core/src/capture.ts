@@ -24,6 +24,8 @@ export const contactSchema = z.object({
   emailKey: z.string().optional(),
   /** E.164. */
   phone: z.string().optional(),
+  /** Digits dialled after the phone (`ext. 89`), kept apart so `phone` stays an identity key. */
+  phoneExtension: z.string().regex(/^\d{1,10}$/).optional(),
 });
 export type ContactDetails = z.infer<typeof contactSchema>;
 

@@ -54,3 +54,34 @@ export class IdempotencyKeyReuseError extends LeadflowError {
   readonly status = 422;
   readonly code = 'idempotency_key_reused';
 }
+
+/** A client over its per-minute limit: nothing is read or stored; it may retry after `retryAfterSeconds`. */
+export class TooManyRequestsError extends LeadflowError {
+  readonly status = 429;
+  readonly code = 'rate_limited';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, [], options);
+  }
+}
+
+/**
+ * Something this request needs is unavailable or misconfigured (a malformed channel secret, an
+ * unreachable CAPTCHA provider): nothing is stored and the sender should retry later.
+ */
+export class ServiceUnavailableError extends LeadflowError {
+  readonly status = 503;
+  readonly code: string;
+  constructor(
+    message: string,
+    code = 'unavailable',
+    fields: readonly FieldIssue[] = [],
+    options?: ErrorOptions,
+  ) {
+    super(message, fields, options);
+    this.code = code;
+  }
+}

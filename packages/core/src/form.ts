@@ -71,8 +71,10 @@ export function captureFormSubmission(form: FormConfig, fields: FieldMap, meta: 
       }
       case 'phone': {
         const phone = normalizePhone(value, form.defaultRegion);
-        if (phone.ok) contact.phone = phone.value;
-        else issue(phone.code, phone.message);
+        if (phone.ok) {
+          contact.phone = phone.value;
+          if (phone.extension) contact.phoneExtension = phone.extension;
+        } else issue(phone.code, phone.message);
         break;
       }
       case 'message':

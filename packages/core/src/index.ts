@@ -1,4 +1,6 @@
+export * from './abuse';
 export * from './body';
+export * from './bounds';
 export * from './captcha';
 export * from './capture';
 export * from './channels/chat';
@@ -13,5 +15,6 @@ export * from './form';
 export * from './normalize';
 export * from './notification';
 export * from './routing';
+export * from './secrets';
 export * from './templates';
 export * from './wire';

@@ -93,7 +93,10 @@ export function renderManagerAlert(
   const headline =
     notification.kind === 'message_alert'
       ? capture.call
-        ? `Call with ${name} (${capture.call.status}) on an open lead`
+        ? // A recording that arrived after its call's lead was opened: the voicemail is the news.
+          capture.call.missed && capture.call.recordingUrl
+          ? `Voicemail from ${name}`
+          : `Call with ${name} (${capture.call.status}) on an open lead`
         : `New message from ${name} via ${channel}`
       : capture.call?.missed
         ? `Missed call from ${name}: call back`
@@ -191,44 +194,47 @@ export function renderManagerAlert(
 }
 
 interface AckStrings {
-  subject(name: string | undefined, business: string): string;
+  /** No user text: the subject is what a mail-bomber would most like to write in. */
+  subject(business: string): string;
   greeting(name: string | undefined): string;
   body(business: string, manager: string): string;
   yourMessage: string;
+  linkRemoved: string;
   signOff(business: string): string;
 }
 
 const ACK: Record<Language, AckStrings> = {
   en: {
-    subject: (name, business) =>
-      name ? `Thanks, ${name}: ${business} received your message` : `${business} received your message`,
+    subject: (business) => `${business} received your message`,
     greeting: (name) => (name ? `Hello ${name},` : 'Hello,'),
     body: (business, manager) =>
       `Thank you for contacting ${business}. ${manager} will get back to you personally, usually within a few minutes during business hours.`,
     yourMessage: 'Your message',
+    linkRemoved: '[link removed]',
     signOff: (business) => `Best regards,\n${business}`,
   },
   ko: {
-    subject: (name, business) =>
-      name ? `${name}님, ${business}에 문의가 접수되었습니다` : `${business}에 문의가 접수되었습니다`,
+    subject: (business) => `${business}에 문의가 접수되었습니다`,
     greeting: (name) => (name ? `${name}님, 안녕하세요.` : '안녕하세요.'),
     body: (business, manager) =>
       `${business}에 문의해 주셔서 감사합니다. 담당자 ${manager}이(가) 곧 직접 연락드리겠습니다. 영업시간에는 보통 몇 분 안에 연락드립니다.`,
     yourMessage: '보내주신 내용',
+    linkRemoved: '[링크 삭제됨]',
     signOff: (business) => `감사합니다.\n${business} 드림`,
   },
   th: {
-    subject: (name, business) =>
-      name ? `ขอบคุณค่ะ คุณ${name} ${business} ได้รับข้อความของคุณแล้ว` : `${business} ได้รับข้อความของคุณแล้ว`,
+    subject: (business) => `${business} ได้รับข้อความของคุณแล้ว`,
     greeting: (name) => (name ? `สวัสดีค่ะ คุณ${name}` : 'สวัสดีค่ะ'),
     body: (business, manager) =>
       `ขอบคุณที่ติดต่อ ${business} คุณ${manager} จะติดต่อกลับหาคุณโดยตรง โดยปกติภายในไม่กี่นาทีในเวลาทำการ`,
     yourMessage: 'ข้อความของคุณ',
+    linkRemoved: '[ลบลิงก์แล้ว]',
     signOff: (business) => `ขอแสดงความนับถือ\n${business}`,
   },
 };
 
-const ACK_NAME_MAX = 40;
+/** The name in an acknowledgement is cut this short: enough for a real name, too little for a pitch. */
+export const ACK_NAME_MAX = 24;
 const ACK_ECHO_MAX = 300;
 
 function truncate(text: string, max: number): string {
@@ -236,30 +242,50 @@ function truncate(text: string, max: number): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text;
 }
 
-/** The personal acknowledgement a lead gets, in the form's language. */
+/**
+ * What a mail client would turn into a link: a URL with a scheme, `www.…`, an email address, or a
+ * bare domain (`evil.example/x`). Mail clients auto-link these even in plain text.
+ */
+const LINK_LIKE =
+  /(?:\b[a-z][a-z0-9+.-]*:\/\/|\bwww\.)\S+|[^\s@<>()]+@[^\s@<>()]+\.[^\s@<>()]+|(?:[\p{L}\p{N}-]+\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]+)\b(?:[/?#]\S*)?/giu;
+
+/** True when text holds something a mail client would render as a link. */
+export function hasLinkLikeText(text: string): boolean {
+  LINK_LIKE.lastIndex = 0;
+  return LINK_LIKE.test(text);
+}
+
+/** Replaces every link-like token with `replacement`, so nothing the person typed becomes a link. */
+export function withoutLinks(text: string, replacement: string): string {
+  return text.replace(LINK_LIKE, replacement);
+}
+
+/**
+ * The personal acknowledgement a lead gets, in the form's language. It goes to an address anyone could
+ * type into a form, so it carries as little of their text as a personal reply can: none in the subject,
+ * the name cut short (and left out if it holds a link), the message echo shortened and stripped of links.
+ */
 export function renderAcknowledgement(
   notification: Notification,
   options: { businessName: string; manager: Manager },
 ): RenderedEmail {
   const strings = ACK[notification.capture.language];
-  // The acknowledgement goes to an address anyone could type into a form: keep what it echoes short.
-  const capture = {
-    ...notification.capture,
-    ...(notification.capture.message
-      ? { message: truncate(notification.capture.message, ACK_ECHO_MAX) }
-      : {}),
-  };
+  const { capture } = notification;
+  const message = capture.message
+    ? truncate(withoutLinks(capture.message, strings.linkRemoved), ACK_ECHO_MAX)
+    : undefined;
+  const fullName = capture.contact.name === undefined ? undefined : headerText(capture.contact.name, 200);
   const name =
-    capture.contact.name === undefined ? undefined : headerText(capture.contact.name, ACK_NAME_MAX);
-  const subject = headerText(strings.subject(name, options.businessName));
+    fullName === undefined || fullName === '' || hasLinkLikeText(fullName)
+      ? undefined
+      : headerText(fullName, ACK_NAME_MAX);
+  const subject = headerText(strings.subject(options.businessName));
   const body = strings.body(options.businessName, options.manager.name);
   const text = [
     strings.greeting(name),
     '',
     body,
-    ...(capture.message
-      ? ['', `${strings.yourMessage}:`, ...capture.message.split('\n').map((line) => `> ${line}`)]
-      : []),
+    ...(message ? ['', `${strings.yourMessage}:`, ...message.split('\n').map((line) => `> ${line}`)] : []),
     '',
     strings.signOff(options.businessName),
   ].join('\n');
@@ -269,11 +295,12 @@ export function renderAcknowledgement(
     [
       `<p>${escapeHtml(strings.greeting(name))}</p>`,
       `<p>${escapeHtml(body)}</p>`,
-      capture.message
-        ? `<p style="margin-bottom:4px;color:#555">${escapeHtml(strings.yourMessage)}</p><blockquote style="margin:0;padding:8px 12px;border-left:3px solid #ccc;white-space:pre-wrap">${escapeHtml(capture.message)}</blockquote>`
+      message
+        ? `<p style="margin-bottom:4px;color:#555">${escapeHtml(strings.yourMessage)}</p><blockquote style="margin:0;padding:8px 12px;border-left:3px solid #ccc;white-space:pre-wrap">${escapeHtml(message)}</blockquote>`
         : '',
       `<p>${escapeHtml(strings.signOff(options.businessName)).replace(/\n/g, '<br>')}</p>`,
     ].join(''),
   );
   return { subject, text, html };
 }
+

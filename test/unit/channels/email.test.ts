@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  type CaptureEvent,
   captureEventSchema,
   captureInboundEmail,
   decodeIso2022Kr,
   type EmailChannelSource,
   type InboundEmailContext,
+  LeadflowConfig,
   loopReason,
   MAX_EMAIL_MESSAGE_CHARS,
   parseInboundEmail,
@@ -17,7 +19,7 @@ import { type SesEvent, type SesRecord, sesEventSchema } from '../../../function
 import { type InboundEmailDeps, receiveEmail } from '../../../functions/inbound-email/receive';
 import { naturalKey } from '../../../functions/ingest/accept';
 import { loadEvent } from '../../support/events';
-import { demoConfig } from '../support';
+import { demoConfig, rawDemoConfig } from '../support';
 
 /** A raw `.eml` sample from events/email, as the bytes SES stores. */
 function eml(name: string): Uint8Array {
@@ -167,6 +169,90 @@ describe('captureInboundEmail with real-shaped samples', () => {
       recipients: ['Other@Example.com', 'SALES@example.com'],
     });
     expect(event.sourceId).toBe('sales@example.com');
+  });
+});
+
+describe('the team of the mailbox a message was delivered to', () => {
+  /** The demo config with a Thai desk team and `recipients` in the order given. */
+  const teamSource = (recipients: (string | { address: string; teamId: string })[]): EmailChannelSource => {
+    const raw = rawDemoConfig();
+    const [sales] = raw.teams;
+    if (!sales || !raw.channels?.email) throw new Error('the demo config has no sales team or email channel');
+    raw.teams.push({
+      ...sales,
+      id: 'thai-desk',
+      name: 'Thai desk',
+      managers: [
+        { id: 'somchai', name: 'Somchai', email: 'somchai@example.com', language: 'th', active: true },
+      ],
+    });
+    raw.channels.email = { ...raw.channels.email, recipients };
+    const email = new LeadflowConfig(raw).channels.email;
+    if (!email) throw new Error('no email channel');
+    return email;
+  };
+  const TH = { address: 'Sales-TH@example.com', teamId: 'thai-desk' };
+
+  it.each([
+    [
+      'the recipient with a team, matched case-insensitively',
+      ['SALES-TH@Example.com'],
+      'sales-th@example.com',
+      'thai-desk',
+    ],
+    ['a recipient without a team: the channel’s team', ['sales@example.com'], 'sales@example.com', 'sales'],
+    [
+      'another address at a configured domain: the channel’s team',
+      ['info@example.com'],
+      'info@example.com',
+      'sales',
+    ],
+  ])('routes mail for %s', async (_what, recipients, sourceId, teamId) => {
+    const event = await lead(eml('thai-tis620.eml'), {
+      source: teamSource(['sales@example.com', TH]),
+      recipients,
+    });
+    expect(event).toMatchObject({ sourceId, teamId });
+  });
+
+  it('takes the first configured recipient the message was delivered to, whatever the delivery order', async () => {
+    for (const recipients of [
+      ['sales@example.com', 'sales-th@example.com'],
+      ['sales-th@example.com', 'sales@example.com'],
+    ]) {
+      const salesFirst = await lead(eml('thai-tis620.eml'), {
+        source: teamSource(['sales@example.com', TH]),
+        recipients,
+      });
+      expect(salesFirst).toMatchObject({ sourceId: 'sales@example.com', teamId: 'sales' });
+      const thaiFirst = await lead(eml('thai-tis620.eml'), {
+        source: teamSource([TH, 'sales@example.com']),
+        recipients,
+      });
+      expect(thaiFirst).toMatchObject({ sourceId: 'sales-th@example.com', teamId: 'thai-desk' });
+    }
+  });
+
+  it('is what the inbound-email handler stores and queues for an SES delivery', async () => {
+    const [record] = loadEvent<SesEvent>('ses/receipt-lambda.json').Records;
+    if (!record) throw new Error('sample has no record');
+    record.ses.receipt.recipients = ['sales-th@example.com'];
+    const queued: CaptureEvent[] = [];
+    await receiveEmail(
+      {
+        source: teamSource(['sales@example.com', TH]),
+        readRaw: async () => eml('english-reply-with-quote-and-signature.eml'),
+        store: async (input) => ({ capture: input.capture, replay: false }),
+        enqueue: async (capture) => {
+          queued.push(capture);
+        },
+        newId: () => '01JTEST0000000000000000001',
+      },
+      sesEventSchema.parse({ Records: [record] }).Records[0] as SesRecord,
+    );
+    expect(queued.map(({ sourceId, teamId }) => ({ sourceId, teamId }))).toEqual([
+      { sourceId: 'sales-th@example.com', teamId: 'thai-desk' },
+    ]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { type ContactProfile, openConversation } from '@leadflow/aws';
 import {
   type CaptureEvent,
   captureEventSchema,
@@ -6,9 +7,12 @@ import {
   classifyTwilioVoice,
   escapeTwiml,
   MAX_BODY_BYTES,
+  type Notification,
   parseTwilioForm,
   publicRequestUrl,
+  renderManagerAlert,
   smsReplyTwiml,
+  stickyOwner,
   type TelephonyCaptureContext,
   twilioSignature,
   twilioVoiceParamsSchema,
@@ -22,7 +26,7 @@ import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { createIngestApp, type IngestDeps, type IngestOutcome } from '../../../functions/ingest/app';
 import { loadEvent } from '../../support/events';
-import { demoConfig, FakeSubmissionStore, sequentialIds } from '../support';
+import { demoConfig, demoManager, FakeSubmissionStore, sequentialIds } from '../support';
 
 const TOKEN = 'test-twilio-auth-token';
 const NOW = new Date('2025-06-01T09:30:00.000Z');
@@ -151,32 +155,73 @@ describe('X-Twilio-Signature', () => {
 });
 
 describe('the public URL Twilio signed', () => {
-  it('is PUBLIC_BASE_URL plus the path and query when configured', () => {
-    const request = { url: 'https://abc123.execute-api.us-east-1.amazonaws.com/v1/webhooks/twilio/sms?x=1' };
-    expect(publicRequestUrl(request, 'https://leads.example.com/')).toBe(
-      'https://leads.example.com/v1/webhooks/twilio/sms?x=1',
+  const BOTH = ['x-forwarded-host', 'x-forwarded-proto'] as const;
+  /** A request as received, whose headers record which names were read. */
+  const received = (url: string, headers: Record<string, string> = {}) => {
+    const read: string[] = [];
+    const all = new Headers(headers);
+    const get = (name: string) => {
+      read.push(name);
+      return all.get(name);
+    };
+    return { read, request: { url, headers: { get } } };
+  };
+  const forwarded = { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };
+
+  it('is PUBLIC_BASE_URL plus the path and query when configured, whatever the request says', () => {
+    const { request, read } = received(
+      'https://abc123.execute-api.us-east-1.amazonaws.com/v1/webhooks/twilio/sms?x=1',
+      forwarded,
+    );
+    for (const trustedProxyHeaders of [[], BOTH]) {
+      expect(
+        publicRequestUrl(request, { publicBaseUrl: 'https://leads.example.com/', trustedProxyHeaders }),
+      ).toBe('https://leads.example.com/v1/webhooks/twilio/sms?x=1');
+    }
+    expect(read).toEqual([]);
+  });
+
+  it('is the URL as received without a base URL, never reading X-Forwarded-* unless trusted', () => {
+    const { request, read } = received('http://localhost:3000/v1/webhooks/twilio/voice?a=b', forwarded);
+    expect(publicRequestUrl(request)).toBe('http://localhost:3000/v1/webhooks/twilio/voice?a=b');
+    expect(publicRequestUrl(request, { trustedProxyHeaders: [] })).toBe(
+      'http://localhost:3000/v1/webhooks/twilio/voice?a=b',
+    );
+    expect(read).toEqual([]);
+  });
+
+  it('reads only the forwarded headers the trusted list names', () => {
+    const url = 'http://10.0.0.7:3000/v1/webhooks/twilio/voice';
+    const host = received(url, {
+      'x-forwarded-host': 'abc.ngrok.app, proxy.internal',
+      'x-forwarded-proto': 'https',
+    });
+    expect(publicRequestUrl(host.request, { trustedProxyHeaders: ['x-forwarded-host'] })).toBe(
+      'http://abc.ngrok.app/v1/webhooks/twilio/voice',
+    );
+    expect(host.read).toEqual(['x-forwarded-host']);
+    const proto = received(url, { 'x-forwarded-host': 'abc.ngrok.app', 'x-forwarded-proto': 'https, http' });
+    expect(publicRequestUrl(proto.request, { trustedProxyHeaders: ['x-forwarded-proto'] })).toBe(
+      'https://10.0.0.7:3000/v1/webhooks/twilio/voice',
+    );
+    expect(proto.read).toEqual(['x-forwarded-proto']);
+    const both = received(url, { 'x-forwarded-host': 'abc.ngrok.app', 'x-forwarded-proto': 'https' });
+    expect(publicRequestUrl(both.request, { trustedProxyHeaders: BOTH })).toBe(
+      'https://abc.ngrok.app/v1/webhooks/twilio/voice',
     );
   });
 
-  it('honours X-Forwarded-Proto and X-Forwarded-Host, else Host', () => {
-    expect(
-      publicRequestUrl({
-        url: 'http://127.0.0.1:3000/v1/webhooks/twilio/voice',
-        forwardedProto: 'https, http',
-        forwardedHost: 'abc.ngrok.app',
-        host: '127.0.0.1:3000',
-      }),
-    ).toBe('https://abc.ngrok.app/v1/webhooks/twilio/voice');
-    expect(
-      publicRequestUrl({
-        url: 'https://internal/v1/webhooks/twilio/voice?a=b',
-        forwardedProto: 'https',
-        host: 'api.example.com',
-      }),
-    ).toBe('https://api.example.com/v1/webhooks/twilio/voice?a=b');
-    expect(
-      publicRequestUrl({ url: 'http://localhost:3000/v1/webhooks/twilio/voice', forwardedProto: 'gopher' }),
-    ).toBe('http://localhost:3000/v1/webhooks/twilio/voice');
+  it('keeps the received scheme and host when a trusted header is not one', () => {
+    const url = 'http://localhost:3000/v1/webhooks/twilio/voice';
+    for (const headers of <Record<string, string>[]>[
+      { 'x-forwarded-proto': 'gopher' },
+      { 'x-forwarded-host': 'evil.example/v1/webhooks/twilio/sms?' },
+      { 'x-forwarded-host': 'user@evil.example' },
+      { 'x-forwarded-host': ' ' },
+    ]) {
+      const { request } = received(url, headers);
+      expect(publicRequestUrl(request, { trustedProxyHeaders: BOTH }), JSON.stringify(headers)).toBe(url);
+    }
   });
 });
 
@@ -300,7 +345,7 @@ describe('Twilio voice requests', () => {
       answers: {},
       source: { utm: {} },
       externalId,
-      conversationId: 'phone:+821098765432',
+      conversationId: `call:${params.CallSid}`,
       call: {
         sid: params.CallSid,
         status: 'no-answer',
@@ -331,7 +376,7 @@ describe('Twilio voice requests', () => {
       channel: 'phone_call',
       urgent: true,
       contact: { phone: '+821033334444' },
-      conversationId: 'phone:+821033334444',
+      conversationId: `call:${params.CallSid}`,
       externalId: params.CallSid,
       call: { status: 'completed', durationSeconds: 7, missed: true, to: '+14155552671' },
     });
@@ -339,13 +384,15 @@ describe('Twilio voice requests', () => {
     expect(event.message).toBe('Missed call (caller hung up without leaving a voicemail) — call back.');
   });
 
-  it('turns a voicemail recording into an urgent missed call with the recording', () => {
+  it('turns a voicemail recording into an urgent missed call with the recording, keyed by its RecordingSid', () => {
     const params = sample('voice-voicemail');
-    const { capture: event, externalId, stage } = capture(captureTwilioVoice(params, context()));
+    const { capture: event, externalId, callSid, stage } = capture(captureTwilioVoice(params, context()));
     expect(stage).toEqual({ stage: 'missed', reason: 'voicemail' });
-    expect(externalId).toBe(params.CallSid);
+    expect(externalId).toBe(params.RecordingSid);
+    expect(event.externalId).toBe(params.RecordingSid);
+    expect(callSid).toBe(params.CallSid);
     expect(event.urgent).toBe(true);
-    expect(event.conversationId).toBe('phone:+821055501234');
+    expect(event.conversationId).toBe(`call:${params.CallSid}`);
     expect(event.call).toMatchObject({ missed: true, recordingUrl: params.RecordingUrl });
     expect(event.message).toBe(
       `Missed call, voicemail left (14 s) — call back.\nVoicemail: ${params.RecordingUrl}`,
@@ -357,7 +404,8 @@ describe('Twilio voice requests', () => {
     const params = sample('voice-completed-with-recording');
     const { capture: event, externalId, stage } = capture(captureTwilioVoice(params, context()));
     expect(stage).toEqual({ stage: 'answered' });
-    expect(externalId).toBe(params.CallSid);
+    // The <Dial> recorded the leg: the event brings a recording, so its key is the RecordingSid.
+    expect(externalId).toBe(params.RecordingSid);
     expect(event.urgent).toBe(false);
     expect(event.conversationId).toBe('phone:+821077778888');
     expect(event.call).toEqual({
@@ -384,6 +432,7 @@ describe('Twilio voice requests', () => {
     const { capture: event, externalId } = capture(captureTwilioVoice(params, context()));
     expect(event.urgent).toBe(true);
     expect(event.call).toMatchObject({ status: 'no-answer', missed: true, durationSeconds: 0 });
+    expect(event.conversationId).toBe(`call:${params.CallSid}`);
     expect(externalId).toBe(params.CallSid);
   });
 
@@ -412,7 +461,7 @@ describe('Twilio voice requests', () => {
       urgent: true,
       contact: { phone: '+821098765432' },
       sourceId: '+14155552671',
-      conversationId: 'phone:+821098765432',
+      conversationId: `call:${machine.CallSid}`,
       call: { missed: true, direction: 'outbound-api', to: '+14155552671' },
     });
   });
@@ -444,20 +493,142 @@ describe('Twilio voice requests', () => {
     expect((error as ValidationError).fields.map((f) => f.field).sort()).toEqual(['CallDuration', 'CallSid']);
   });
 
-  it('gives every final event of one call the same natural key, and another call another one', () => {
-    const keyOf = (params: Params) => capture(captureTwilioVoice(params, context())).externalId;
+  it('keys each kind of event by its natural key: the call outcome by CallSid, a recording by RecordingSid', () => {
+    const keys = (params: Params) => {
+      const { externalId, callSid } = capture(captureTwilioVoice(params, context()));
+      return { externalId, callSid };
+    };
     const recording = sample('voice-voicemail');
-    const CallSid = recording.CallSid ?? '';
-    const finals = [
+    const { CallSid = '', RecordingSid = '', From = '' } = recording;
+    // The call's outcome: the final status callback and a <Dial> action without a recording.
+    for (const outcome of [
+      voice('voice-hung-up', { CallSid, From }),
+      voice('voice-missed-call', { CallSid, From }),
+      voice('voice-hung-up', { CallSid, From, RecordingSid, RecordingUrl: recording.RecordingUrl }),
+      voice('voice-completed-with-recording', {
+        CallSid,
+        From,
+        DialCallStatus: 'no-answer',
+        RecordingSid: undefined,
+        RecordingUrl: undefined,
+      }),
+    ]) {
+      expect(keys(outcome)).toEqual({ externalId: CallSid, callSid: CallSid });
+    }
+    // A recording: the <Record> action (caller gone or still on the line) and a <Dial> that recorded.
+    for (const withRecording of [
       recording,
       { ...recording, CallStatus: 'in-progress' },
-      voice('voice-hung-up', { CallSid, From: recording.From }),
-      voice('voice-missed-call', { CallSid, From: recording.From }),
-      voice('voice-completed-with-recording', { CallSid, From: recording.From }),
-    ];
-    expect(new Set(finals.map(keyOf))).toEqual(new Set([CallSid]));
-    expect(keyOf(sample('voice-missed-call'))).toBe(keyOf(sample('voice-missed-call')));
-    expect(keyOf(sample('voice-missed-call'))).not.toBe(keyOf(sample('voice-hung-up')));
+      voice('voice-completed-with-recording', { CallSid, From, RecordingSid }),
+    ]) {
+      expect(keys(withRecording)).toEqual({ externalId: RecordingSid, callSid: CallSid });
+    }
+    expect(keys(sample('voice-missed-call'))).toEqual(keys(sample('voice-missed-call')));
+    expect(keys(sample('voice-missed-call')).callSid).not.toBe(keys(sample('voice-hung-up')).callSid);
+  });
+});
+
+describe("a call's lead", () => {
+  const config = demoConfig();
+  const caller = '+821055501234';
+  const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
+  /** The capture of a voice event posted `minutes` after NOW. */
+  const voiceCapture = (params: Params, minutes = 0, submissionId = `sub-${minutes}`) =>
+    capture(captureTwilioVoice(params, { submissionId, receivedAt: at(minutes), source: KOREA })).capture;
+  const { CallSid = '' } = sample('voice-voicemail');
+  const status = voiceCapture({ ...sample('voice-hung-up'), CallSid, From: caller });
+  /** The contact after the call's final status callback opened lead `sub-0`. */
+  const profile = (conversations: Record<string, { leadId: string; lastAt: string }>): ContactProfile => ({
+    contactId: 'contact-1',
+    createdAt: NOW.toISOString(),
+    ownerId: 'alice',
+    conversations,
+  });
+  const afterCall = profile({ [`call:${CallSid}`]: { leadId: 'sub-0', lastAt: status.receivedAt } });
+
+  it('opens a lead for the first event of a missed call, even with an open phone conversation', () => {
+    expect(openConversation(config, status, profile({}))).toBeUndefined();
+    const open = profile({ [`phone:${caller}`]: { leadId: 'answered-lead', lastAt: NOW.toISOString() } });
+    expect(openConversation(config, status, open)).toBeUndefined();
+  });
+
+  it('adds a recording that arrives after the status callback to the call’s own lead, urgent as it is', () => {
+    const recording = voiceCapture(sample('voice-voicemail'), 3);
+    expect(recording.urgent).toBe(true);
+    expect(openConversation(config, recording, afterCall)).toEqual({ leadId: 'sub-0' });
+    // However late: the recording belongs to its call, not to a window.
+    const days = config.channels.conversationWindowMinutes * 2;
+    expect(openConversation(config, voiceCapture(sample('voice-voicemail'), days), afterCall)).toEqual({
+      leadId: 'sub-0',
+    });
+  });
+
+  it('opens a new lead for a new missed call from the same number', () => {
+    const sameNumber = voiceCapture({ ...sample('voice-missed-call'), From: caller }, 10);
+    expect(sameNumber.conversationId).not.toBe(status.conversationId);
+    expect(openConversation(config, sameNumber, afterCall)).toBeUndefined();
+  });
+
+  it('lets an answered call continue the latest open lead of the phone or of a call, inside the window', () => {
+    const callBack = voiceCapture(
+      {
+        ...sample('voice-hung-up'),
+        Direction: 'outbound-api',
+        From: '+14155552671',
+        To: caller,
+        AnsweredBy: 'human',
+      },
+      30,
+    );
+    expect(callBack).toMatchObject({ urgent: false, conversationId: `phone:${caller}` });
+    const both = profile({
+      [`phone:${caller}`]: { leadId: 'older-lead', lastAt: at(-60).toISOString() },
+      [`call:${CallSid}`]: { leadId: 'sub-0', lastAt: status.receivedAt },
+    });
+    expect(openConversation(config, callBack, both)).toEqual({ leadId: 'sub-0' });
+    expect(openConversation(config, callBack, afterCall)).toEqual({ leadId: 'sub-0' });
+    const lateCallBack = {
+      ...callBack,
+      receivedAt: at(config.channels.conversationWindowMinutes + 1).toISOString(),
+    };
+    expect(openConversation(config, lateCallBack, afterCall)).toBeUndefined();
+  });
+
+  it('never lets an SMS join a call’s lead', () => {
+    const sms = capture(captureTwilioSms({ ...sample('sms-inbound'), From: caller }, context())).capture;
+    expect(openConversation(config, sms, afterCall)).toBeUndefined();
+  });
+
+  it('alerts the late recording as "Voicemail from …" with its link, and the call itself as a missed call', () => {
+    const recording = voiceCapture(sample('voice-voicemail'), 3);
+    const options = { leadLinkBaseUrl: 'https://crm.example.com/leads', manager: demoManager() };
+    const notification = (kind: 'manager_alert' | 'message_alert', event: CaptureEvent): Notification => ({
+      kind,
+      notificationId: `${event.submissionId}:${kind}`,
+      leadId: 'sub-0',
+      contactId: 'contact-1',
+      capture: event,
+      assignment: stickyOwner('alice', 'sales'),
+      returning: true,
+    });
+    expect(renderManagerAlert(notification('manager_alert', status), options).subject).toBe(
+      `[URGENT] Missed call from ${caller}: call back`,
+    );
+    const update = renderManagerAlert(notification('message_alert', recording), options);
+    expect(update.subject).toBe(`[URGENT] Voicemail from ${caller}`);
+    expect(update.text).toContain(`Recording: ${recording.call?.recordingUrl}`);
+    expect(update.html).toContain(`href="${recording.call?.recordingUrl}"`);
+    // A later event of a call without a recording still reads as a call on the open lead.
+    const answered = voiceCapture(sample('voice-completed-with-recording'), 5);
+    const { recordingUrl: _none, ...withoutRecording } = answered.call ?? {
+      sid: '',
+      status: '',
+      missed: false,
+    };
+    expect(
+      renderManagerAlert(notification('message_alert', { ...answered, call: withoutRecording }), options)
+        .subject,
+    ).toMatch(/^Call with \+8210\d+ \(completed\) on an open lead$/);
   });
 });
 
@@ -590,35 +761,72 @@ describe('Twilio routes', () => {
     expect(queued).toHaveLength(1);
   });
 
-  it('stores a voicemail call once, whichever of its recording and status callback comes first', async () => {
+  /** The <Record> action with the voicemail and the final status callback of the same call. */
+  const voicemailCall = () => {
     const recording = sample('voice-voicemail');
     const status = {
       ...sample('voice-hung-up'),
       CallSid: recording.CallSid ?? '',
       From: recording.From ?? '',
     };
-    for (const order of [
-      [recording, status],
-      [status, recording],
-    ]) {
-      const { post, store, queued } = harness();
-      for (const params of order) {
-        const response = await post(VOICE_URL, params);
-        expect(response.status).toBe(200);
-        expect(await response.text()).toBe(`${XML_DECLARATION}<Response/>`);
-      }
-      expect(store.size).toBe(1);
-      expect(store.calls.map((call) => call.result?.replay)).toEqual([false, true]);
-      // A replay re-queues the stored capture, which the router drops: one submission, one capture.
-      expect(new Set(queued.map((event) => event.submissionId))).toEqual(new Set(['sub-1']));
-      expect(queued[0]).toMatchObject({
-        urgent: true,
-        externalId: recording.CallSid,
-        call: { missed: true },
-      });
-      // With the recording first the capture carries it; with the status callback first it does not.
-      expect(queued[0]?.call?.recordingUrl).toBe(order[0] === recording ? recording.RecordingUrl : undefined);
+    return { recording, status };
+  };
+
+  it('stores a voicemail call once when its recording comes before the final status callback', async () => {
+    const { recording, status } = voicemailCall();
+    const { post, store, queued } = harness();
+    for (const params of [recording, status, recording]) {
+      const response = await post(VOICE_URL, params);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(`${XML_DECLARATION}<Response/>`);
     }
+    // The recording claimed the call; the status callback and the retried recording are replays of it.
+    expect(store.size).toBe(1);
+    expect(store.calls.map((call) => call.result?.replay)).toEqual([false, true, true]);
+    // A replay re-queues the stored capture, which the router drops: one submission, one capture.
+    expect(new Set(queued.map((event) => event.submissionId))).toEqual(new Set(['sub-1']));
+    expect(queued[0]).toMatchObject({
+      urgent: true,
+      externalId: recording.RecordingSid,
+      conversationId: `call:${recording.CallSid}`,
+      call: { missed: true, recordingUrl: recording.RecordingUrl },
+    });
+  });
+
+  it('stores a recording that comes after the final status callback as an update of the call', async () => {
+    const { recording, status } = voicemailCall();
+    const { post, store, queued } = harness();
+    for (const params of [status, recording, recording, status]) {
+      const response = await post(VOICE_URL, params);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(`${XML_DECLARATION}<Response/>`);
+    }
+    // Two submissions: the call (by CallSid) and its late recording (by RecordingSid); retries add none.
+    expect(store.size).toBe(2);
+    expect(store.calls.map((call) => [call.result?.submissionId, call.result?.replay])).toEqual([
+      ['sub-1', false],
+      ['sub-1', true],
+      ['sub-2', false],
+      ['sub-1', true],
+      ['sub-2', true],
+      ['sub-1', true],
+    ]);
+    const captures = new Map(queued.map((event) => [event.submissionId, event]));
+    expect([...captures.keys()]).toEqual(['sub-1', 'sub-2']);
+    expect(captures.get('sub-1')).toMatchObject({
+      urgent: true,
+      externalId: recording.CallSid,
+      conversationId: `call:${recording.CallSid}`,
+      call: { missed: true, status: 'completed' },
+    });
+    expect(captures.get('sub-1')?.call?.recordingUrl).toBeUndefined();
+    // On the call's own conversation, so the router adds it to the call's lead.
+    expect(captures.get('sub-2')).toMatchObject({
+      urgent: true,
+      externalId: recording.RecordingSid,
+      conversationId: `call:${recording.CallSid}`,
+      call: { missed: true, recordingUrl: recording.RecordingUrl },
+    });
   });
 
   it('still thanks a caller on the line after the voicemail when the call is already captured', async () => {
@@ -638,7 +846,7 @@ describe('Twilio routes', () => {
     expect(queued[0]).toMatchObject({
       channel: 'phone_call',
       urgent: true,
-      conversationId: 'phone:+821033334444',
+      conversationId: `call:${sample('voice-hung-up').CallSid}`,
       call: { missed: true, status: 'completed' },
     });
   });
@@ -666,22 +874,65 @@ describe('Twilio routes', () => {
     expect(queued[0]).toMatchObject({ channel: 'sms', conversationId: 'sms:+821023456789' });
   });
 
-  it('verifies against the request URL and forwarded headers without PUBLIC_BASE_URL', async () => {
-    const { app, queued } = harness({ publicBaseUrl: undefined });
+  /** An SMS signed for `signedFor`, posted to `url` with the forwarded headers naming that host. */
+  const viaProxy = (app: ReturnType<typeof harness>['app'], url: string, signedFor: string) => {
     const params = sample('sms-inbound');
-    const signedFor = 'https://abc.ngrok.app/v1/webhooks/twilio/sms';
-    const response = await app.request('http://localhost:3000/v1/webhooks/twilio/sms', {
+    const { host, protocol } = new URL(signedFor);
+    return app.request(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded; charset=UTF-8',
-        'x-forwarded-proto': 'https',
-        'x-forwarded-host': 'abc.ngrok.app',
+        'x-forwarded-proto': protocol.slice(0, -1),
+        'x-forwarded-host': host,
         'x-twilio-signature': twilio.getExpectedTwilioSignature(TOKEN, signedFor, params),
       },
       body: new URLSearchParams(params).toString(),
     });
+  };
+
+  it('refuses a request Twilio signed for another host that names it in X-Forwarded-Host', async () => {
+    const evil = 'https://evil.example/v1/webhooks/twilio/sms';
+    for (const overrides of [
+      {},
+      { publicBaseUrl: undefined },
+      { trustedProxyHeaders: ['x-forwarded-host', 'x-forwarded-proto'] },
+    ]) {
+      const { app, store, queued } = harness(overrides);
+      const response = await viaProxy(app, 'https://api.example.com/v1/webhooks/twilio/sms', evil);
+      expect(response.status, JSON.stringify(overrides)).toBe(403);
+      expect(store.calls).toHaveLength(0);
+      expect(queued).toHaveLength(0);
+    }
+  });
+
+  it('verifies against the forwarded URL only when the trusted proxy headers name them', async () => {
+    const signedFor = 'https://abc.ngrok.app/v1/webhooks/twilio/sms';
+    const trusted = harness({
+      publicBaseUrl: undefined,
+      trustedProxyHeaders: ['x-forwarded-host', 'x-forwarded-proto'],
+    });
+    expect(
+      (await viaProxy(trusted.app, 'http://localhost:3000/v1/webhooks/twilio/sms', signedFor)).status,
+    ).toBe(200);
+    expect(trusted.queued).toHaveLength(1);
+    const hostOnly = harness({ publicBaseUrl: undefined, trustedProxyHeaders: ['x-forwarded-host'] });
+    expect(
+      (await viaProxy(hostOnly.app, 'http://localhost:3000/v1/webhooks/twilio/sms', signedFor)).status,
+    ).toBe(403);
+    // Without a base URL or a trusted header: the URL as this server received it.
+    const local = harness({ publicBaseUrl: undefined });
+    const params = sample('sms-inbound');
+    const url = 'http://localhost:3000/v1/webhooks/twilio/sms';
+    const response = await local.app.request(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(TOKEN, url, params),
+      },
+      body: new URLSearchParams(params).toString(),
+    });
     expect(response.status).toBe(200);
-    expect(queued).toHaveLength(1);
+    expect(local.queued).toHaveLength(1);
   });
 
   it('answers 403 with a JSON error to a bad or missing signature, and stores nothing', async () => {

@@ -112,8 +112,10 @@ export function chatCapture(widget: ChatWidget, body: unknown, context: ChatCapt
   }
   if (message.phone) {
     const phone = normalizePhone(message.phone, widget.defaultRegion);
-    if (phone.ok) contact.phone = phone.value;
-    else issues.push({ field: 'phone', code: phone.code, message: phone.message });
+    if (phone.ok) {
+      contact.phone = phone.value;
+      if (phone.extension) contact.phoneExtension = phone.extension;
+    } else issues.push({ field: 'phone', code: phone.code, message: phone.message });
   }
   if (issues.length > 0) throw new ValidationError('Some fields are missing or invalid.', issues);
 

@@ -92,14 +92,15 @@ export async function captureInboundEmail(
 
   const messageId = parsed.messageId ?? context.deliveryId;
   const threadRoot = parsed.references[0] ?? parsed.inReplyTo ?? messageId;
+  const ourMailbox = deliveredMailbox(context);
   return {
     kind: 'lead',
     event: {
       version: 1,
       submissionId: context.submissionId,
       channel: 'email',
-      sourceId: mailboxOf(context),
-      teamId: context.source.teamId,
+      sourceId: ourMailbox.sourceId,
+      teamId: ourMailbox.teamId,
       receivedAt: context.receivedAt.toISOString(),
       language: context.source.language,
       contact,
@@ -369,16 +370,23 @@ function messageIds(value: string | undefined): string[] {
   return ids.map((id) => cleanLine(id).slice(0, MAX_MESSAGE_ID_CHARS)).filter((id) => id.length > 0);
 }
 
-function mailboxOf(context: InboundEmailContext): string {
-  const configured = context.source.recipients.map((r) => r.toLowerCase());
+/**
+ * Which of our mailboxes the message came in through, and whose team it goes to: the first configured
+ * recipient it was delivered to (by address, in configuration order) and that recipient's team, else
+ * the channel's team (e.g. a delivery to another address of a configured domain).
+ */
+function deliveredMailbox(context: InboundEmailContext): { sourceId: string; teamId: string } {
+  const { recipients, recipientTeams, teamId } = context.source;
+  const configured = recipients.map((r) => r.toLowerCase());
   const delivered = context.recipients.map((r) => r.toLowerCase());
-  return (
-    delivered.find((r) => configured.includes(r)) ??
+  const matched = configured.find((r) => delivered.includes(r));
+  if (matched) return { sourceId: matched, teamId: recipientTeams[matched] ?? teamId };
+  const sourceId =
     delivered.find((r) => configured.some((c) => c.split('@')[1] === r.split('@')[1])) ??
     delivered[0] ??
     configured[0] ??
-    'email'
-  );
+    'email';
+  return { sourceId, teamId };
 }
 
 function truncate(value: string, max: number): string {

@@ -137,8 +137,10 @@ export function captureGenericEvent(
   const contact: CaptureEvent['contact'] = {};
   if (event.from.phone !== undefined && cleanLine(event.from.phone) !== '') {
     const phone = normalizePhone(event.from.phone, source.defaultRegion);
-    if (phone.ok) contact.phone = phone.value;
-    else issues.push({ field: 'from.phone', code: phone.code, message: phone.message });
+    if (phone.ok) {
+      contact.phone = phone.value;
+      if (phone.extension) contact.phoneExtension = phone.extension;
+    } else issues.push({ field: 'from.phone', code: phone.code, message: phone.message });
   }
   if (event.from.email !== undefined && cleanLine(event.from.email) !== '') {
     const email = normalizeEmail(event.from.email);

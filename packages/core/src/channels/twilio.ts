@@ -75,31 +75,44 @@ function defaultPortVariants(url: string): string[] {
   return port[2] === defaultPort ? [url, `${scheme}://${port[1]}${rest}`] : [url];
 }
 
-/** What the edge knows about the request, to rebuild the URL the provider called. */
-export interface RequestUrlParts {
-  /** The URL as this process received it. */
+/** The request as this process received it: its URL and its headers. */
+export interface ReceivedRequest {
   readonly url: string;
-  readonly forwardedProto?: string | undefined;
-  readonly forwardedHost?: string | undefined;
-  readonly host?: string | undefined;
+  readonly headers: { get(name: string): string | null };
 }
 
+/** Where the public URL a provider signed comes from. */
+export interface PublicUrlSettings {
+  /** The origin providers call, e.g. https://api.example.com: when set, the only one checked against. */
+  readonly publicBaseUrl?: string | undefined;
+  /**
+   * Lowercase names of the proxy headers a proxy we run sets (`x-forwarded-host`, `x-forwarded-proto`).
+   * Any other client could send them too, so a header not named here is never read.
+   */
+  readonly trustedProxyHeaders?: readonly string[] | undefined;
+}
+
+/** A host name, IPv4 or bracketed IPv6 address, with an optional port: nothing that could change the path. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 /**
- * The public URL Twilio signed: `publicBaseUrl` + path + query when configured (the reliable way
- * behind a custom domain or a proxy); otherwise the request URL with the scheme of
- * X-Forwarded-Proto and the host of X-Forwarded-Host or Host, as API Gateway and tunnels set them.
+ * The public URL Twilio signed: `publicBaseUrl` + path + query when configured (the stack sets it, and
+ * `npm start` sets the address it listens on). Without it, the URL as this process received it, with
+ * the scheme of X-Forwarded-Proto and the host of X-Forwarded-Host only when `trustedProxyHeaders` names
+ * them: otherwise a request Twilio signed for another host would pass by naming that host.
  */
-export function publicRequestUrl(request: RequestUrlParts, publicBaseUrl?: string): string {
+export function publicRequestUrl(request: ReceivedRequest, settings: PublicUrlSettings = {}): string {
   const received = new URL(request.url);
   const pathAndQuery = `${received.pathname}${received.search}`;
-  if (publicBaseUrl) return `${publicBaseUrl.replace(/\/+$/, '')}${pathAndQuery}`;
-  const forwarded = request.forwardedProto?.split(',')[0]?.trim().toLowerCase();
-  const scheme = forwarded === 'http' || forwarded === 'https' ? forwarded : received.protocol.slice(0, -1);
-  const host =
-    request.forwardedHost?.split(',')[0]?.trim() ||
-    request.host?.trim() ||
-    received.host ||
-    received.hostname;
+  if (settings.publicBaseUrl) return `${settings.publicBaseUrl.replace(/\/+$/, '')}${pathAndQuery}`;
+  const trusted = (name: 'x-forwarded-host' | 'x-forwarded-proto') =>
+    settings.trustedProxyHeaders?.includes(name)
+      ? request.headers.get(name)?.split(',')[0]?.trim() || undefined
+      : undefined;
+  const proto = trusted('x-forwarded-proto')?.toLowerCase();
+  const scheme = proto === 'http' || proto === 'https' ? proto : received.protocol.slice(0, -1);
+  const forwardedHost = trusted('x-forwarded-host');
+  const host = forwardedHost && HOST.test(forwardedHost) ? forwardedHost : received.host;
   return `${scheme}://${host}${pathAndQuery}`;
 }
 
@@ -209,13 +222,28 @@ export function classifyTwilioVoice(params: TwilioVoiceParams): TwilioVoiceStage
 }
 
 /**
- * The natural key of a final voice event: the CallSid alone. A call has one outcome, so its final
- * events (the <Record> action with the voicemail, the <Dial> action, the final status callback, and
- * Twilio's retries of each) share one key: whichever arrives first becomes the capture, and every
- * later one is a replay that adds nothing.
+ * The natural key of a final voice event. A recording (the <Record> action of our voicemail, or a
+ * <Dial> action that recorded the leg) is keyed by its RecordingSid; the call's outcome (the final
+ * status callback, a <Dial> action without a recording) by the CallSid. Twilio's retries of an event
+ * carry the same key.
  */
-export function twilioVoiceExternalId(params: Pick<TwilioVoiceParams, 'CallSid'>): string {
-  return params.CallSid;
+export function twilioVoiceExternalId(
+  params: Pick<TwilioVoiceParams, 'CallSid' | 'RecordingSid' | 'CallbackSource'>,
+): string {
+  const recording = params.RecordingSid !== undefined && params.CallbackSource === undefined;
+  return recording ? (params.RecordingSid as string) : params.CallSid;
+}
+
+const CALL_CONVERSATION = 'call:';
+
+/** The conversation of one phone call: every missed-call event of the call is on it. */
+export function callConversationId(callSid: string): string {
+  return `${CALL_CONVERSATION}${callSid}`;
+}
+
+/** Whether a conversation id is one phone call's (see `callConversationId`). */
+export function isCallConversation(conversationId: string): boolean {
+  return conversationId.startsWith(CALL_CONVERSATION);
 }
 
 export type TwilioOutcome =
@@ -226,7 +254,13 @@ export type TwilioOutcome =
       readonly kind: 'capture';
       readonly stage: TwilioVoiceStage;
       readonly capture: CaptureEvent;
+      /** The natural key of this event: its RecordingSid when it brings a recording, else the CallSid. */
       readonly externalId: string;
+      /**
+       * The call's key. The first final event of a call to claim it stands for the call (its lead or
+       * its answered-call entry); a later event is a replay, unless it brings a recording (see above).
+       */
+      readonly callSid: string;
     };
 
 /** Validates Twilio's parameters, naming each bad one as a field issue (422). */
@@ -243,8 +277,9 @@ export function parseTwilioParams<T extends z.ZodType>(schema: T, params: Twilio
 
 /**
  * Turns a final voice request into a phone_call capture: a missed call is an urgent new lead, an
- * answered call a timeline entry. Keyed by the CallSid, so a call yields one capture however many
- * final events Twilio posts for it; non-final requests capture nothing.
+ * answered call a timeline entry; non-final requests capture nothing. A missed call's events are on
+ * the call's own conversation, so a recording that arrives after the final status callback joins the
+ * call's lead; an answered call is on the person's phone conversation.
  */
 export function captureTwilioVoice(params: TwilioParams, context: TelephonyCaptureContext): TwilioOutcome {
   const voice = parseTwilioParams(twilioVoiceParamsSchema, params);
@@ -275,6 +310,7 @@ export function captureTwilioVoice(params: TwilioParams, context: TelephonyCaptu
     kind: 'capture',
     stage,
     externalId,
+    callSid: voice.CallSid,
     capture: {
       ...telephonyCaptureBase(context, externalId),
       channel: 'phone_call',
@@ -282,9 +318,9 @@ export function captureTwilioVoice(params: TwilioParams, context: TelephonyCaptu
       contact: { phone: person.value },
       message: callMessage(stage, call, voice.RecordingDuration),
       urgent: missed,
-      // Every call is on the person's phone conversation: the router lets an answered call join an
-      // open lead of that conversation, while a missed (urgent) call always opens a new lead.
-      conversationId: `phone:${person.value}`,
+      // A missed (urgent) call opens a lead of its own, which the call's later events (a late voicemail)
+      // join; an answered call joins an open lead of the person's phone or of their latest call.
+      conversationId: missed ? callConversationId(voice.CallSid) : `phone:${person.value}`,
       call,
     },
   };
