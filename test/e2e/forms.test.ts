@@ -80,7 +80,9 @@ describe('POST /v1/forms/{formId} end to end', () => {
     expect(alert?.body.text).toContain('utm_source: google');
     expect(alert?.body.text).toContain('utm_medium: cpc');
     expect(alert?.body.text).toContain(`/leads/${id}`);
-    expect(acks[0]?.subject).toContain(lead.name);
+    // No visitor text in the acknowledgement's subject; the name only in its greeting.
+    expect(acks[0]?.subject).toBe('Leadflow Demo received your message');
+    expect(acks[0]?.body.text).toContain(`Hello ${lead.name},`);
     expect(acks[0]?.body.text).toContain('Thank you for contacting');
     expect(acks[0]?.body.html).toContain('&lt;script&gt;');
 
@@ -260,7 +262,11 @@ describe('POST /v1/forms/{formId} end to end', () => {
       json({ name: lead.name, email: lead.email, consent: true }),
     );
     expect(response.status).toBe(202);
-    await system.waitForEmails((emails) => emails.filter((e) => e.subject.includes(lead.name)).length === 2);
+    const mine = (emails: Awaited<ReturnType<typeof system.emails>>) =>
+      emails.filter(
+        (e) => e.subject.includes(lead.name) || e.destination.to.some((to) => to.includes(lead.emailKey)),
+      );
+    await system.waitForEmails((emails) => mine(emails).length === 2);
     const submission = (await system.items()).find(
       (item) =>
         String(item.pk).startsWith('SUB#') &&
@@ -279,7 +285,7 @@ describe('POST /v1/forms/{formId} end to end', () => {
     await eventually(async () => expect(await system.depth(system.queues.leads.url)).toBe(0));
     await eventually(async () => expect(await system.depth(system.queues.notifications.url)).toBe(0));
     await new Promise((done) => setTimeout(done, 1000));
-    expect((await system.emails()).filter((e) => e.subject.includes(lead.name))).toHaveLength(2);
+    expect(mine(await system.emails())).toHaveLength(2);
     expect((await leadsOf(lead.emailKey)).leads).toHaveLength(1);
   });
 
@@ -347,7 +353,8 @@ describe('POST /v1/forms/{formId} end to end', () => {
       expect(found).toHaveLength(1);
       return found;
     });
-    expect(ack?.subject).toContain('김민수님');
+    expect(ack?.subject).toBe('리드플로우 데모에 문의가 접수되었습니다');
+    expect(ack?.body.text).toContain('김민수님, 안녕하세요.');
     expect(ack?.body.text).toContain('견적 부탁드립니다');
     expect(ack?.body.html).toContain('lang="ko"');
   });

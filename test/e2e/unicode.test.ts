@@ -157,7 +157,7 @@ function decodeHeader(value: string): string {
 }
 
 describe('text outside the BMP through every channel, end to end', () => {
-  it('web form: the name is in the alert subject and Reply-To, the message in the alert and the acknowledgement', async () => {
+  it('web form: name and message in the alert (subject, Reply-To, body) and in the acknowledgement', async () => {
     const lead = astralPerson('uni-form');
     const response = await postJson('/v1/forms/demo-contact', {
       name: lead.name,
@@ -177,7 +177,12 @@ describe('text outside the BMP through every channel, end to end', () => {
       expect(acks).toHaveLength(1);
       return acks;
     });
-    expect(ack?.destination.to.map(decodeHeader)).toEqual([`${lead.name} <${lead.emailKey}>`]);
+    // The acknowledgement goes to the bare address, and greets and quotes the visitor intact.
+    expect(ack?.destination.to).toEqual([lead.emailKey]);
+    expect(ack?.body.text).toContain(`Hello ${lead.name},`);
+    expect(ack?.body.text).toContain(`> ${lead.text}`);
+    expect(ack?.body.html).toContain(lead.name);
+    expect(ack?.body.html).toContain(lead.text);
   });
 
   it('website chat widget: name and message', async () => {

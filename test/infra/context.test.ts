@@ -5,8 +5,12 @@ import { testContext } from './support';
 
 describe('context', () => {
   it('accepts the cdk.json parameters, coercing -c strings to numbers', () => {
-    const parsed = contextSchema.parse({ ...testContext, throttleRateLimit: '25', throttleBurstLimit: '50' });
-    expect(parsed).toMatchObject({ throttleRateLimit: 25, throttleBurstLimit: 50, alarmEmail: '' });
+    const parsed = contextSchema.parse({
+      ...testContext,
+      throttleRateLimit: '75',
+      throttleBurstLimit: '150',
+    });
+    expect(parsed).toMatchObject({ throttleRateLimit: 75, throttleBurstLimit: 150, alarmEmail: '' });
   });
 
   it('coerces the route throttles and the per-client limit from -c strings', () => {

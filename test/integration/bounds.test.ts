@@ -192,6 +192,34 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
     expect(await systemEntries(contactId)).toHaveLength(2);
   }, 120_000);
 
+  it('retires exactly one conversation per new one when captures of a full contact race', async () => {
+    const p = person('race');
+    const tag = randomUUID().slice(0, 8);
+    const visitor = `r-${tag}-0`;
+    const first = await routeCapture(deps(), form({ email: p.email, emailKey: p.emailKey }, 0));
+    await fill(first.contactId, `email:${p.emailKey}`, `r-${tag}`, 0);
+    const racers = Array.from({ length: 4 }, (_, i) =>
+      chat({ email: p.email, emailKey: p.emailKey }, visitor, `new-${tag}-${i}`, 500 + i),
+    );
+    const sent: Notification[] = [];
+    const routed = await Promise.all(racers.map((capture) => routeCapture(deps(sent), capture)));
+    expect(routed.map((r) => r.mode)).toEqual(['lead', 'lead', 'lead', 'lead']);
+    expect(sent.map((n) => n.kind)).toEqual([
+      'manager_alert',
+      'manager_alert',
+      'manager_alert',
+      'manager_alert',
+    ]);
+
+    const open = (await profileOf(first.contactId)).conversations ?? {};
+    expect(Object.keys(open)).toHaveLength(MAX_OPEN_CONVERSATIONS);
+    for (let i = 0; i < 4; i++) expect(open[`chat:w1:new-${tag}-${i}`]).toBeDefined();
+    const retired = (await systemEntries(first.contactId)).map(
+      (entry) => (entry.retired as { conversationId: string }).conversationId,
+    );
+    expect(retired.sort()).toEqual([0, 1, 2, 3].map((i) => `chat:w1:r-${tag}-${i}`));
+  });
+
   it('keeps a merge of two full contacts within the bounds, with every identity still finding the survivor', async () => {
     const a = person('mergeA');
     const b = person('mergeB');
@@ -200,7 +228,7 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
     const first = await routeCapture(deps(), form({ email: a.email, emailKey: a.emailKey }, 0));
     const second = await routeCapture(deps(), form({ phone: b.e164 }, 1));
     await fill(first.contactId, `email:${a.emailKey}`, `a-${tag}`, 0);
-    await fill(second.contactId, `phone:${b.e164}`, `b-${tag}`, 100);
+    await fill(second.contactId, `phone:${b.e164}`, `b-${tag}`, 10);
     // B is full: one more visitor is claimed for it but not listed.
     const unlisted = `chat:b-${tag}-extra`;
     await routeCapture(deps(), chat({ phone: b.e164 }, `b-${tag}-extra`, `b-${tag}-extra`, 200));
@@ -219,19 +247,34 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
     expect(survivor.identities?.size).toBe(MAX_IDENTITIES);
     expect(survivor.emails?.size).toBe(1);
     expect(survivor.phones).toBeUndefined();
-    // B's conversations are all newer than A's: they stay open, and A's are retired.
-    const open = Object.keys(survivor.conversations ?? {});
-    expect(open).toHaveLength(MAX_OPEN_CONVERSATIONS);
-    expect(open.every((id) => id.startsWith(`chat:w1:b-${tag}`))).toBe(true);
+    // Of both contacts' conversations (A's at minutes 0-49, B's at 11-59 and 200) the newest stay open:
+    // A's older ones are retired, B's older ones not carried over.
+    const open = survivor.conversations ?? {};
+    expect(Object.keys(open)).toHaveLength(MAX_OPEN_CONVERSATIONS);
+    expect(open[`chat:w1:b-${tag}-extra`]).toBeDefined();
     expect(sizeOf(survivor)).toBeLessThan(30_000);
 
     const entries = await systemEntries(first.contactId);
     const merge = entries.find((entry) => entry.interactionId === `merge-${second.contactId}`);
-    expect(merge?.summary).toContain(
-      `${MAX_OPEN_CONVERSATIONS} oldest open conversations retired and 1 not carried over`,
+    const record = merge?.merge as { retiredConversations: string[]; droppedConversations: string[] };
+    const minuteOf = (id: string) => Number(id.split('-').pop()) + (id.startsWith(`chat:w1:b-`) ? 10 : 0);
+    const oldestKept = Math.min(
+      ...Object.values(open).map((entry) => (Date.parse(entry.lastAt) - start) / 60_000),
     );
-    const record = merge?.merge as { retiredConversations?: string[] } | undefined;
-    expect(record?.retiredConversations).toHaveLength(MAX_OPEN_CONVERSATIONS);
+    expect(record.retiredConversations.length).toBeGreaterThan(0);
+    expect(record.droppedConversations.length).toBeGreaterThan(0);
+    expect(record.retiredConversations.length + record.droppedConversations.length).toBe(
+      MAX_OPEN_CONVERSATIONS,
+    );
+    expect(record.retiredConversations.every((id) => id.startsWith(`chat:w1:a-${tag}`))).toBe(true);
+    expect(record.droppedConversations.every((id) => id.startsWith(`chat:w1:b-${tag}`))).toBe(true);
+    for (const id of [...record.retiredConversations, ...record.droppedConversations]) {
+      expect(minuteOf(id)).toBeLessThanOrEqual(oldestKept);
+      expect(open[id]).toBeUndefined();
+    }
+    expect(merge?.summary).toContain(
+      `${record.retiredConversations.length} oldest open conversations retired and ${record.droppedConversations.length} not carried over`,
+    );
     // Each of B's identities is recorded as not listed, B's extra one by its own moved entry.
     const unlistedOnSurvivor = entries.flatMap((entry) =>
       typeof entry.unlistedIdentity === 'string' ? [entry.unlistedIdentity] : [],

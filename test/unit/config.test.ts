@@ -85,4 +85,54 @@ describe('LeadflowConfig', () => {
   ])('fails fast on %s', (_, change) => {
     expect(withChange(change)).toThrow(/^Invalid leadflow configuration/);
   });
+
+  it.each([
+    ['channels.twilio', (raw: RawConfig) => Object.assign(raw.channels.twilio ?? {}, { teamId: 'salse' })],
+    ['channels.meta', (raw: RawConfig) => Object.assign(raw.channels.meta ?? {}, { teamId: 'salse' })],
+    [
+      'channels.telegram',
+      (raw: RawConfig) => Object.assign(raw.channels.telegram ?? {}, { teamId: 'salse' }),
+    ],
+    ['channels.email', (raw: RawConfig) => Object.assign(raw.channels.email ?? {}, { teamId: 'salse' })],
+    [
+      'generic source callcenter',
+      (raw: RawConfig) => Object.assign(raw.channels.generic[0] ?? {}, { teamId: 'salse' }),
+    ],
+    [
+      'chat widget site-chat',
+      (raw: RawConfig) => Object.assign(raw.channels.chatWidgets[0] ?? {}, { teamId: 'salse' }),
+    ],
+    [
+      'email recipient thai@example.com',
+      (raw: RawConfig) =>
+        raw.channels.email?.recipients.push({
+          address: 'thai@example.com',
+          teamId: 'salse',
+        } as unknown as string),
+    ],
+  ])('names %s when it refers to an unknown team, at load', (where, change) => {
+    expect(withChange(change)).toThrow(`${where}: unknown team salse`);
+  });
+
+  it('fails fast on two forms with one id', () => {
+    expect(withChange((raw) => raw.forms.push({ ...firstForm(raw) }))).toThrow(
+      'form demo-contact is defined twice',
+    );
+  });
+
+  it('routes an email recipient to its own team', () => {
+    const config = withChange((raw) => {
+      raw.teams.push({ ...(raw.teams[0] as RawConfig['teams'][number]), id: 'thai-desk', managers: [] });
+      const team = raw.teams.at(-1) as RawConfig['teams'][number];
+      team.managers = [
+        { id: 'somchai', name: 'Somchai', email: 'somchai@example.com', language: 'th', active: true },
+      ];
+      raw.channels.email?.recipients.push({
+        address: 'Thai@Example.com',
+        teamId: 'thai-desk',
+      } as unknown as string);
+    })();
+    expect(config.channels.email?.recipientTeams).toEqual({ 'thai@example.com': 'thai-desk' });
+    expect(config.channels.email?.recipients).toContain('Thai@Example.com');
+  });
 });

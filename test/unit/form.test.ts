@@ -114,6 +114,13 @@ describe('captureFormSubmission', () => {
     });
   });
 
+  it('reads a phone typed with a fullwidth IME and keeps its extension apart', () => {
+    const event = lead(demoForm(), { name: 'Kim', phone: '０２－１２３－４５６７ 내선 89', consent: 'on' });
+    expect(event.contact).toEqual({ name: 'Kim', phone: '+8221234567', phoneExtension: '89' });
+    expect(captureEventSchema.parse(event)).toEqual(event);
+    expect(identityKeys(event.contact)).toEqual(['phone:+8221234567']);
+  });
+
   it('keeps extra text fields as answers and leaves out empty ones', () => {
     const event = lead(surveyForm, { email: 'a@example.com', company: ' Acme\r\nCorp ', budget: '' });
     expect(event.answers).toEqual({ company: 'Acme Corp' });

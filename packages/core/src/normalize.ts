@@ -15,16 +15,17 @@ const BIDI_SPAN = /[\u202A-\u202E\u2066-\u2069]/g;
 // space, LRM and RLM, the bidi span controls, word joiner and invisible operators, BOM.
 const INVISIBLE = /[\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
 
-// Scripts whose letters ZWNJ and ZWJ shape: the joining scripts (Persian "می‌خواهم") and the Brahmic ones,
-// where a joiner after a virama picks a half form or a conjunct (Sinhala "ශ්‍රී").
-const SHAPED = String.raw`[\p{scx=Arabic}\p{scx=Syriac}\p{scx=Nko}\p{scx=Mongolian}\p{scx=Devanagari}\p{scx=Bengali}\p{scx=Gurmukhi}\p{scx=Gujarati}\p{scx=Oriya}\p{scx=Tamil}\p{scx=Telugu}\p{scx=Kannada}\p{scx=Malayalam}\p{scx=Sinhala}\p{scx=Tibetan}\p{scx=Myanmar}\p{scx=Khmer}]`;
+// Letters of the scripts that ZWNJ and ZWJ shape: the joining scripts (Persian "می‌خواهم") and the Brahmic
+// ones, where a joiner after a virama picks a half form or a conjunct (Sinhala "ශ්‍රී"). The letter, not a
+// mark, decides: a mark shared by several scripts would otherwise make a Latin base look like one of them.
+const SHAPED_LETTER = String.raw`[[\p{scx=Arabic}\p{scx=Syriac}\p{scx=Nko}\p{scx=Mongolian}\p{scx=Devanagari}\p{scx=Bengali}\p{scx=Gurmukhi}\p{scx=Gujarati}\p{scx=Oriya}\p{scx=Tamil}\p{scx=Telugu}\p{scx=Kannada}\p{scx=Malayalam}\p{scx=Sinhala}\p{scx=Tibetan}\p{scx=Myanmar}\p{scx=Khmer}]&&\p{L}]`;
 // A pictograph with its skin tone, emoji presentation selector or flag tags, before a ZWJ that makes one
 // picture of it and the next (👨‍👩‍👧, 🏳️‍🌈).
 const PICTOGRAPH = String.raw`\p{Extended_Pictographic}[\p{Emoji_Modifier}\uFE0F\u{E0020}-\u{E007F}]*`;
-// Each joiner is kept where it joins and dropped anywhere else, where it only hides a difference.
+// Each joiner is kept where it joins (group 1) and dropped anywhere else, where it only hides a difference.
 const JOINER = new RegExp(
-  String.raw`((?<=${PICTOGRAPH})\u200D(?=\p{Extended_Pictographic})|(?<=${SHAPED})[\u200C\u200D](?=${SHAPED}))|[\u200C\u200D]`,
-  'gu',
+  String.raw`((?<=${PICTOGRAPH})\u200D(?=\p{Extended_Pictographic})|(?<=${SHAPED_LETTER}\p{M}*)[\u200C\u200D](?=${SHAPED_LETTER}))|[\u200C\u200D]`,
+  'gv',
 );
 
 /**
@@ -44,6 +45,7 @@ export function cleanText(value: string): string {
  * formatting characters are dropped (joiners kept only inside emoji and the scripts that need them), NFC.
  */
 export function cleanLine(value: string): string {
+  // Invisible characters go before NFC, like controls in cleanText, so they cannot block composition.
   return value
     .replace(INVISIBLE, '')
     .replace(JOINER, (_, kept: string | undefined) => kept ?? '')
@@ -146,11 +148,12 @@ export function normalizePhone(raw: string, defaultRegion: CountryCode): Normali
   if (number.length > MAX_PHONE_NUMBER || !PHONE_NUMBER.test(number)) {
     return invalid('Phone may contain only digits, spaces, + ( ) - . / and an extension.');
   }
-  const e164 = phoneReadings(number)
-    .map((reading) => validPhone(reading, defaultRegion))
-    .find((found) => found !== undefined);
-  if (e164 === undefined) return invalid('This is not a valid phone number.');
-  return extension === undefined ? { ok: true, value: e164 } : { ok: true, value: e164, extension };
+  for (const reading of phoneReadings(number)) {
+    const e164 = validPhone(reading, defaultRegion);
+    if (e164 === undefined) continue;
+    return extension === undefined ? { ok: true, value: e164 } : { ok: true, value: e164, extension };
+  }
+  return invalid('This is not a valid phone number.');
 }
 
 /**

@@ -119,6 +119,12 @@ describe('mapping a chat message to a capture', () => {
     expect(key(base)).not.toBe(key({ ...base, visitorId: 'visitor-0002' }));
   });
 
+  it('keeps the extension of the phone apart from the number', () => {
+    const { capture } = chatCapture(widget(), { ...sample(), phone: '02-123-4567 ext. 89' }, context());
+    expect(capture.contact).toMatchObject({ phone: '+8221234567', phoneExtension: '89' });
+    expect(captureEventSchema.safeParse(capture).success).toBe(true);
+  });
+
   it('names every invalid field', () => {
     expect(fieldsOf(() => chatCapture(widget(), {}, context()))).toEqual(['sessionId', 'text', 'visitorId']);
     expect(

@@ -213,6 +213,14 @@ describe('generic events', () => {
     });
   });
 
+  it('keeps the extension of the caller apart from the number', () => {
+    const lead = { id: 'evt_ext_1', type: 'lead', from: { phone: '๐๒ ๑๒๓ ๔๕๖๗ ต่อ ๘๙' } };
+    const event = validated(
+      captureGenericEvent(parseGenericEvent(encoder.encode(JSON.stringify(lead))), context()),
+    );
+    expect(event.contact).toEqual({ phone: '+6621234567', phoneExtension: '89' });
+  });
+
   it('answers 400 to bytes that are not JSON', () => {
     for (const body of ['{"id":', 'not json', '\u00ff']) {
       expect(() => parseGenericEvent(encoder.encode(body))).toThrow(MalformedBodyError);

@@ -213,12 +213,13 @@ describe('the public URL Twilio signed', () => {
 
   it('keeps the received scheme and host when a trusted header is not one', () => {
     const url = 'http://localhost:3000/v1/webhooks/twilio/voice';
-    for (const headers of <Record<string, string>[]>[
+    const notHosts: Record<string, string>[] = [
       { 'x-forwarded-proto': 'gopher' },
       { 'x-forwarded-host': 'evil.example/v1/webhooks/twilio/sms?' },
       { 'x-forwarded-host': 'user@evil.example' },
       { 'x-forwarded-host': ' ' },
-    ]) {
+    ];
+    for (const headers of notHosts) {
       const { request } = received(url, headers);
       expect(publicRequestUrl(request, { trustedProxyHeaders: BOTH }), JSON.stringify(headers)).toBe(url);
     }
