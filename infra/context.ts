@@ -90,9 +90,9 @@ export const contextSchema = z
           code: 'custom',
           path: [route],
           message:
-            `Must not exceed ${CONTEXT_PREFIX}${stage} (${context[stage]}): route limits exist to hold a route ` +
-            'below the stage default, and API Gateway applies a route limit instead of the stage default, ' +
-            'not within it. Raise the stage default first.',
+            `Must not exceed ${CONTEXT_PREFIX}${stage} (${context[stage]}), the stage default. API Gateway ` +
+            "applies a route's own limit in place of the stage default, so the stage would not cap it: " +
+            'lower this limit or raise the stage default.',
         });
       }
     }

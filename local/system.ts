@@ -178,8 +178,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [env.sesFromAddress]: process.env[env.sesFromAddress] ?? 'leads@example.com',
       [env.leadLinkBaseUrl]: process.env[env.leadLinkBaseUrl] ?? 'http://localhost:3000/leads',
       [env.rawMailBucket]: bucketName,
-      // The public base URL Twilio signs (a tunnel's URL when set); by default the address we listen on.
-      [env.publicBaseUrl]: process.env[env.publicBaseUrl] || `http://localhost:${apiPort}`,
+      ...localPublicBaseUrl(apiPort),
       [env.rawMailPrefix]: rawMailBucket.objectKeyPrefix,
       [env.rateLimitPerClient]: String(
         options.rateLimitPerClient ?? process.env[env.rateLimitPerClient] ?? DEFAULT_RATE_LIMIT_PER_CLIENT,
@@ -291,6 +290,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     await stop();
     throw error;
   }
+}
+
+/**
+ * The public base URL Twilio's signatures are checked against: the one set in the environment (a tunnel's
+ * URL), else the address the API listens on; none when TRUSTED_PROXY_HEADERS is set, so that the headers
+ * of the proxy it names rebuild the URL.
+ */
+function localPublicBaseUrl(port: number): Record<string, string> {
+  const configured = process.env[env.publicBaseUrl];
+  if (configured) return { [env.publicBaseUrl]: configured };
+  return process.env[env.trustedProxyHeaders] ? {} : { [env.publicBaseUrl]: `http://localhost:${port}` };
 }
 
 /** An error's message, with the per-record errors of a Powertools batch failure. */

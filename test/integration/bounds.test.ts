@@ -192,14 +192,14 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
     expect(await systemEntries(contactId)).toHaveLength(2);
   }, 120_000);
 
-  it('retires exactly one conversation per new one when captures of a full contact race', async () => {
+  it('lists one identity and retires one conversation per new one when captures of a nearly full contact race', async () => {
     const p = person('race');
     const tag = randomUUID().slice(0, 8);
-    const visitor = `r-${tag}-0`;
     const first = await routeCapture(deps(), form({ email: p.email, emailKey: p.emailKey }, 0));
-    await fill(first.contactId, `email:${p.emailKey}`, `r-${tag}`, 0);
+    // Room for one more identity; no room for another conversation.
+    await fill(first.contactId, `email:${p.emailKey}`, `r-${tag}`, 0, MAX_IDENTITIES - 1);
     const racers = Array.from({ length: 4 }, (_, i) =>
-      chat({ email: p.email, emailKey: p.emailKey }, visitor, `new-${tag}-${i}`, 500 + i),
+      chat({ email: p.email, emailKey: p.emailKey }, `v-${tag}-${i}`, `new-${tag}-${i}`, 500 + i),
     );
     const sent: Notification[] = [];
     const routed = await Promise.all(racers.map((capture) => routeCapture(deps(sent), capture)));
@@ -211,13 +211,56 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
       'manager_alert',
     ]);
 
-    const open = (await profileOf(first.contactId)).conversations ?? {};
+    const profile = await profileOf(first.contactId);
+    const open = profile.conversations ?? {};
     expect(Object.keys(open)).toHaveLength(MAX_OPEN_CONVERSATIONS);
     for (let i = 0; i < 4; i++) expect(open[`chat:w1:new-${tag}-${i}`]).toBeDefined();
-    const retired = (await systemEntries(first.contactId)).map(
-      (entry) => (entry.retired as { conversationId: string }).conversationId,
+    const entries = await systemEntries(first.contactId);
+    const retired = entries.flatMap((entry) =>
+      entry.event === 'conversation_retired'
+        ? [(entry.retired as { conversationId: string }).conversationId]
+        : [],
     );
     expect(retired.sort()).toEqual([0, 1, 2, 3].map((i) => `chat:w1:r-${tag}-${i}`));
+
+    // Exactly one of the new visitors made it onto the profile; the others are claimed and recorded.
+    const visitors = [0, 1, 2, 3].map((i) => `chat:v-${tag}-${i}`);
+    expect(profile.identities?.size).toBe(MAX_IDENTITIES);
+    const listedNow = visitors.filter((identity) => profile.identities?.has(identity));
+    expect(listedNow).toHaveLength(1);
+    const unlisted = entries.flatMap((entry) =>
+      entry.event === 'identity_unlisted' ? [entry.unlistedIdentity] : [],
+    );
+    expect(unlisted.sort()).toEqual(visitors.filter((identity) => !listedNow.includes(identity)).sort());
+    const items = await system.items();
+    for (const identity of visitors) {
+      expect(items.find((item) => item.pk === `IDENT#${identity}`)?.contactId).toBe(first.contactId);
+    }
+  });
+
+  it('shrinks a map that grew past the bound before there was one, at most a bound per capture', async () => {
+    const p = person('legacy');
+    const tag = randomUUID().slice(0, 8);
+    const contact = { email: p.email, emailKey: p.emailKey };
+    const first = await routeCapture(deps(), form(contact, 0));
+    await fill(first.contactId, `email:${p.emailKey}`, `l-${tag}`, 0, MAX_IDENTITIES, 120);
+
+    const one = await routeCapture(deps(), chat(contact, `l-${tag}-0`, `l-new-${tag}-1`, 500));
+    expect(one.mode).toBe('lead');
+    expect(Object.keys((await profileOf(first.contactId)).conversations ?? {})).toHaveLength(120 + 1 - 50);
+    const two = await routeCapture(deps(), chat(contact, `l-${tag}-0`, `l-new-${tag}-2`, 501));
+    expect(two.mode).toBe('lead');
+    const open = (await profileOf(first.contactId)).conversations ?? {};
+    expect(Object.keys(open)).toHaveLength(MAX_OPEN_CONVERSATIONS);
+    // The newest 48 of the old ones stay, with both new ones.
+    expect(Object.keys(open).sort()).toEqual(
+      [
+        ...Array.from({ length: 48 }, (_, i) => `chat:w1:l-${tag}-${120 - 48 + i}`),
+        `chat:w1:l-new-${tag}-1`,
+        `chat:w1:l-new-${tag}-2`,
+      ].sort(),
+    );
+    expect(await systemEntries(first.contactId)).toHaveLength(120 - 48);
   });
 
   it('keeps a merge of two full contacts within the bounds, with every identity still finding the survivor', async () => {
@@ -298,11 +341,18 @@ async function listed(contactId: string): Promise<string[]> {
 }
 
 /**
- * Brings a contact to exactly its bounds as captures would have: identities claimed (and listed) up to
- * `MAX_IDENTITIES`, and `MAX_OPEN_CONVERSATIONS` chat sessions, the oldest at `fromMinute`.
+ * Brings a contact to its bounds as captures would have: identities claimed (and listed) up to
+ * `identities`, and `conversationCount` chat sessions, the oldest at `fromMinute`.
  */
-async function fill(contactId: string, primary: string, prefix: string, fromMinute: number): Promise<void> {
-  const visitors = Array.from({ length: MAX_IDENTITIES - 1 }, (_, i) => `chat:${prefix}-${i}`);
+async function fill(
+  contactId: string,
+  primary: string,
+  prefix: string,
+  fromMinute: number,
+  identities = MAX_IDENTITIES,
+  conversationCount = MAX_OPEN_CONVERSATIONS,
+): Promise<void> {
+  const visitors = Array.from({ length: identities - 1 }, (_, i) => `chat:${prefix}-${i}`);
   for (const identity of visitors) {
     await system.doc.send(
       new PutCommand({
@@ -318,7 +368,7 @@ async function fill(contactId: string, primary: string, prefix: string, fromMinu
     );
   }
   const conversations = Object.fromEntries(
-    Array.from({ length: MAX_OPEN_CONVERSATIONS }, (_, i) => [
+    Array.from({ length: conversationCount }, (_, i) => [
       `chat:w1:${prefix}-${i}`,
       { leadId: ulid(), lastAt: at(fromMinute + i) },
     ]),

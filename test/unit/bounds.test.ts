@@ -1,5 +1,6 @@
 import {
   admitIdentities,
+  admitMergedPoints,
   MAX_IDENTITIES,
   MAX_OPEN_CONVERSATIONS,
   type OpenConversation,
@@ -60,7 +61,8 @@ describe('the chosen bounds', () => {
         ]),
       ),
     };
-    expect(Buffer.byteLength(JSON.stringify(profile))).toBeLessThan(100_000);
+    // JSON is close to how DynamoDB counts (names plus UTF-8 values); a sixth of the 400 KB limit at most.
+    expect(Buffer.byteLength(JSON.stringify(profile))).toBeLessThan(64 * 1024);
   });
 });
 
@@ -111,6 +113,53 @@ describe('admitIdentities', () => {
   });
 });
 
+describe('admitMergedPoints', () => {
+  it('lists the merged contact’s emails and phones only with their identities', () => {
+    const survivor = {
+      identities: ['email:a@example.com', 'chat:v1'],
+      emails: ['a@example.com'],
+    };
+    const merged = {
+      identities: ['email:b@example.com', 'phone:+15550001111', 'chat:v2'],
+      emails: ['B@example.com'],
+      phones: ['+15550001111'],
+    };
+    expect(admitMergedPoints(survivor, merged, ['chat:v3'], 4)).toEqual({
+      identities: { add: ['email:b@example.com', 'phone:+15550001111'], refused: ['chat:v2', 'chat:v3'] },
+      emails: ['B@example.com'],
+      phones: ['+15550001111'],
+    });
+    expect(admitMergedPoints(survivor, merged, [], 3)).toEqual({
+      identities: { add: ['email:b@example.com'], refused: ['phone:+15550001111', 'chat:v2'] },
+      emails: ['B@example.com'],
+      phones: [],
+    });
+  });
+
+  it('never takes any of the sets past the bound', () => {
+    const points = fc.record({
+      identities: fc.uniqueArray(
+        fc.nat(20).map((n) => `phone:+1555000${n}`),
+        { maxLength: 12 },
+      ),
+      phones: fc.uniqueArray(
+        fc.nat(20).map((n) => `+1555000${n}`),
+        { maxLength: 12 },
+      ),
+    });
+    fc.assert(
+      fc.property(points, points, bounds, (survivor, merged, bound) => {
+        fc.pre(survivor.identities.length <= bound && survivor.phones.length <= bound);
+        const admitted = admitMergedPoints(survivor, merged, [], bound);
+        expect(survivor.identities.length + admitted.identities.add.length).toBeLessThanOrEqual(bound);
+        expect(survivor.phones.length + admitted.phones.length).toBeLessThanOrEqual(bound);
+        const listed = new Set([...survivor.identities, ...admitted.identities.add]);
+        for (const phone of admitted.phones) expect(listed.has(`phone:${phone}`)).toBe(true);
+      }),
+    );
+  });
+});
+
 describe('planConversationWrite', () => {
   it('retires the oldest conversation when a new one arrives at the bound', () => {
     const map = Object.fromEntries(
@@ -135,6 +184,14 @@ describe('planConversationWrite', () => {
       size: 1,
       maxSizeBefore: MAX_OPEN_CONVERSATIONS - 1,
     });
+  });
+
+  it('orders by time, not by how the time is written', () => {
+    const map = {
+      later: { leadId: 'L1', lastAt: '2026-01-01T00:00:00.500Z' },
+      earlier: { leadId: 'L2', lastAt: '2026-01-01T00:00:00Z' },
+    };
+    expect(planConversationWrite(map, 'new', 2).retire).toEqual(['earlier']);
   });
 
   it('keeps the written conversation, retires only the oldest others, and never exceeds the bound', () => {

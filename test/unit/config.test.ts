@@ -10,6 +10,11 @@ function withChange(change: (raw: RawConfig) => void): () => LeadflowConfig {
   return () => new LeadflowConfig(raw);
 }
 
+function channelsOf(raw: RawConfig): NonNullable<RawConfig['channels']> {
+  if (!raw.channels) throw new Error('The demo config has no channels');
+  return raw.channels;
+}
+
 function firstForm(raw: RawConfig): RawConfig['forms'][number] {
   const form = raw.forms[0];
   if (!form) throw new Error('The demo config has no forms');
@@ -87,25 +92,25 @@ describe('LeadflowConfig', () => {
   });
 
   it.each([
-    ['channels.twilio', (raw: RawConfig) => Object.assign(raw.channels.twilio ?? {}, { teamId: 'salse' })],
-    ['channels.meta', (raw: RawConfig) => Object.assign(raw.channels.meta ?? {}, { teamId: 'salse' })],
+    ['channels.twilio', (raw: RawConfig) => Object.assign(channelsOf(raw).twilio ?? {}, { teamId: 'salse' })],
+    ['channels.meta', (raw: RawConfig) => Object.assign(channelsOf(raw).meta ?? {}, { teamId: 'salse' })],
     [
       'channels.telegram',
-      (raw: RawConfig) => Object.assign(raw.channels.telegram ?? {}, { teamId: 'salse' }),
+      (raw: RawConfig) => Object.assign(channelsOf(raw).telegram ?? {}, { teamId: 'salse' }),
     ],
-    ['channels.email', (raw: RawConfig) => Object.assign(raw.channels.email ?? {}, { teamId: 'salse' })],
+    ['channels.email', (raw: RawConfig) => Object.assign(channelsOf(raw).email ?? {}, { teamId: 'salse' })],
     [
       'generic source callcenter',
-      (raw: RawConfig) => Object.assign(raw.channels.generic[0] ?? {}, { teamId: 'salse' }),
+      (raw: RawConfig) => Object.assign(channelsOf(raw).generic?.[0] ?? {}, { teamId: 'salse' }),
     ],
     [
       'chat widget site-chat',
-      (raw: RawConfig) => Object.assign(raw.channels.chatWidgets[0] ?? {}, { teamId: 'salse' }),
+      (raw: RawConfig) => Object.assign(channelsOf(raw).chatWidgets?.[0] ?? {}, { teamId: 'salse' }),
     ],
     [
       'email recipient thai@example.com',
       (raw: RawConfig) =>
-        raw.channels.email?.recipients.push({
+        channelsOf(raw).email?.recipients?.push({
           address: 'thai@example.com',
           teamId: 'salse',
         } as unknown as string),
@@ -127,7 +132,7 @@ describe('LeadflowConfig', () => {
       team.managers = [
         { id: 'somchai', name: 'Somchai', email: 'somchai@example.com', language: 'th', active: true },
       ];
-      raw.channels.email?.recipients.push({
+      channelsOf(raw).email?.recipients?.push({
         address: 'Thai@Example.com',
         teamId: 'thai-desk',
       } as unknown as string);

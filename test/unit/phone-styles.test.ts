@@ -1,11 +1,6 @@
 import { normalizePhone } from '@leadflow/core';
 import fc from 'fast-check';
-import {
-  type CountryCode,
-  getExampleNumber,
-  isValidPhoneNumber,
-  parsePhoneNumberWithError,
-} from 'libphonenumber-js/max';
+import { getExampleNumber, isValidPhoneNumber, parsePhoneNumberWithError } from 'libphonenumber-js/max';
 import examples from 'libphonenumber-js/mobile/examples';
 import { describe, expect, it } from 'vitest';
 

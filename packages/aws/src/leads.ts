@@ -51,6 +51,13 @@ export interface RoutedLead {
   readonly notifications: readonly Notification[];
 }
 
+/**
+ * Writes tried per delivery before it is left to the queue's retry. Each round of a race lets at least one
+ * router commit; at a contact's conversation bound every concurrent new conversation competes for the
+ * same oldest entry, so a handful of racers needs as many rounds.
+ */
+const ROUTE_ATTEMPTS = 6;
+
 /** Channels whose captures can continue a conversation (a missed call is urgent and always opens a lead). */
 const CONVERSATIONAL = new Set<CaptureEvent['channel']>(CHANNELS.filter((channel) => channel !== 'web_form'));
 
@@ -124,9 +131,10 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
       break;
     }
     // Lost a race: a concurrent delivery of this capture won, another capture set the owner or opened the
-    // conversation first, or the contact is being merged. Re-read and decide again.
+    // conversation first, retired the same oldest conversation, or the contact is being merged. Re-read
+    // and decide again.
     routed = await getInteraction(doc, tableName, contactId, capture, interactionId);
-    if (routed || attempt >= 3) break;
+    if (routed || attempt >= ROUTE_ATTEMPTS) break;
     profile = await getProfile(doc, tableName, contactId);
   }
   if (!routed) throw new Error('The contact kept changing while routing; the message will be retried');

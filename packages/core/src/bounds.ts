@@ -19,16 +19,6 @@ export const MAX_IDENTITIES = 50;
 /** Open conversations on one contact's profile; past it the oldest are retired. */
 export const MAX_OPEN_CONVERSATIONS = 50;
 
-export interface ContactBounds {
-  readonly identities: number;
-  readonly conversations: number;
-}
-
-export const CONTACT_BOUNDS: ContactBounds = {
-  identities: MAX_IDENTITIES,
-  conversations: MAX_OPEN_CONVERSATIONS,
-};
-
 /** An entry of a contact's map of open conversations. */
 export interface OpenConversation {
   readonly leadId: string;

@@ -25,7 +25,10 @@ export const contactSchema = z.object({
   /** E.164. */
   phone: z.string().optional(),
   /** Digits dialled after the phone (`ext. 89`), kept apart so `phone` stays an identity key. */
-  phoneExtension: z.string().regex(/^\d{1,10}$/).optional(),
+  phoneExtension: z
+    .string()
+    .regex(/^\d{1,10}$/)
+    .optional(),
 });
 export type ContactDetails = z.infer<typeof contactSchema>;
 

@@ -2,7 +2,7 @@ import type { FieldMap } from './body';
 import type { CaptureEvent, CaptureSource } from './capture';
 import type { FormConfig } from './config';
 import { type FieldIssue, ValidationError } from './errors';
-import { cleanLine, cleanText, normalizeEmail, normalizeName, normalizePhone } from './normalize';
+import { cleanLine, cleanText, clip, normalizeEmail, normalizeName, normalizePhone } from './normalize';
 
 const TRUTHY = new Set(['on', 'true', '1', 'yes', 'y', 'checked', 'agree', 'accepted']);
 const MAX_UTM = 10;
@@ -131,7 +131,7 @@ export function captureSource(
   const utm: Record<string, string> = {};
   const add = (name: string, value: string) => {
     const key = name.toLowerCase();
-    const clean = cleanLine(value).slice(0, 200);
+    const clean = clip(cleanLine(value), 200);
     if (
       /^utm_[a-z0-9_]{1,40}$/.test(key) &&
       clean !== '' &&

@@ -41,6 +41,17 @@ export function cleanText(value: string): string {
 }
 
 /**
+ * Cuts text to at most `max` characters without splitting one: by code points, so an emoji at the
+ * edge is kept or dropped whole, never left as half a surrogate pair (which renders as U+FFFD). A cut
+ * text ends with `marker` (e.g. `…`), counted in `max`.
+ */
+export function clip(text: string, max: number, marker = ''): string {
+  if (text.length <= max) return text;
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - Array.from(marker).length).join('')}${marker}`;
+}
+
+/**
  * A single-line value (names, subjects): any line break or control run becomes one space, invisible
  * formatting characters are dropped (joiners kept only inside emoji and the scripts that need them), NFC.
  */

@@ -303,4 +303,3 @@ export function renderAcknowledgement(
   );
   return { subject, text, html };
 }
-

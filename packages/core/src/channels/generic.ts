@@ -4,7 +4,7 @@ import { parseJsonBody } from '../body';
 import type { CallDetails, CaptureEvent } from '../capture';
 import type { GenericSource } from '../config';
 import { type FieldIssue, ValidationError } from '../errors';
-import { cleanLine, cleanText, normalizeEmail, normalizeName, normalizePhone } from '../normalize';
+import { cleanLine, cleanText, clip, normalizeEmail, normalizeName, normalizePhone } from '../normalize';
 import { type TelephonyCaptureContext, telephonyCaptureBase } from './twilio';
 
 /** A signed timestamp further than this from our clock, either way, is a replay (Stripe's rule). */
@@ -230,5 +230,5 @@ function callSummary(call: CallDetails): string {
 
 function businessLine(raw: string, region: GenericSource['defaultRegion']): string {
   const phone = normalizePhone(raw, region);
-  return phone.ok ? phone.value : cleanLine(raw).slice(0, 100);
+  return phone.ok ? phone.value : clip(cleanLine(raw), 100);
 }

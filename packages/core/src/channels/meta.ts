@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseJsonBody } from '../body';
 import type { CaptureEvent } from '../capture';
 import type { ChannelSource } from '../config';
-import { cleanLine, cleanText, normalizePhone } from '../normalize';
+import { cleanLine, cleanText, clip, normalizePhone } from '../normalize';
 import { secretsEqual } from '../secrets';
 
 /** The header Meta signs every webhook POST with: `sha256=<hex HMAC-SHA256 of the raw body>`. */
@@ -250,11 +250,11 @@ function whatsAppCapture(
   const phone = /^\d{6,15}$/.test(waId) ? normalizePhone(`+${waId}`, source.defaultRegion) : undefined;
   // The handle is the E.164 of the wa_id; a wa_id libphonenumber cannot validate still names the person.
   const handle = phone?.ok ? phone.value : `+${waId}`;
-  const name = profileName === undefined ? '' : cleanLine(profileName).slice(0, MAX_NAME);
+  const name = profileName === undefined ? '' : clip(cleanLine(profileName), MAX_NAME);
   return {
     ...base('whatsapp', phoneNumberId, source, context),
     contact: { ...(name ? { name } : {}), ...(phone?.ok ? { phone: phone.value } : {}) },
-    message: clip(describeWhatsApp(message)),
+    message: clip(cleanText(describeWhatsApp(message)), MAX_MESSAGE, '…'),
     externalId: message.id,
     handles: { whatsapp: handle },
     conversationId: `whatsapp:${waId}`,
@@ -331,7 +331,7 @@ function messagingEntry(
     tally.captures.push({
       ...base(channel, entry.id, source, context),
       contact: {},
-      message: clip(text),
+      message: clip(cleanText(text), MAX_MESSAGE, '…'),
       externalId: mid,
       handles: channel === 'messenger' ? { messenger: psid } : { instagram: psid },
       conversationId: `${channel}:${psid}`,
@@ -379,7 +379,3 @@ function base(
   };
 }
 
-function clip(text: string): string {
-  const chars = Array.from(cleanText(text));
-  return chars.length > MAX_MESSAGE ? `${chars.slice(0, MAX_MESSAGE - 1).join('')}…` : chars.join('');
-}

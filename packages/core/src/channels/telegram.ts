@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseJsonBody } from '../body';
 import type { CaptureEvent } from '../capture';
 import type { ChannelSource } from '../config';
-import { cleanLine, cleanText, normalizePhone } from '../normalize';
+import { cleanLine, cleanText, clip, normalizePhone } from '../normalize';
 import { secretsEqual } from '../secrets';
 
 /** The header Telegram echoes the `secret_token` of setWebhook in. */
@@ -86,7 +86,7 @@ export function telegramCapture(
   const message = update.message;
   const from = message?.from;
   if (!message || !from || from.is_bot) return undefined;
-  const name = cleanLine([from.first_name, from.last_name].filter(Boolean).join(' ')).slice(0, MAX_NAME);
+  const name = clip(cleanLine([from.first_name, from.last_name].filter(Boolean).join(' ')), MAX_NAME);
   // Only the sender's own number (shared with the request_contact button) identifies them; a contact
   // card of someone else must not merge two people, so it only shows in the message.
   const own = message.contact && message.contact.user_id === from.id ? message.contact : undefined;
@@ -100,7 +100,7 @@ export function telegramCapture(
     receivedAt: context.receivedAt.toISOString(),
     language: source.language,
     contact: { ...(name ? { name } : {}), ...(phone ? { phone } : {}) },
-    message: clip(describeTelegram(message)),
+    message: clip(cleanText(describeTelegram(message)), MAX_MESSAGE, '…'),
     consent: false,
     urgent: false,
     answers: {},
@@ -149,7 +149,3 @@ export function describeTelegram(message: TelegramMessage): string {
   return message.caption?.trim() ? message.caption : '[message]';
 }
 
-function clip(text: string): string {
-  const chars = Array.from(cleanText(text));
-  return chars.length > MAX_MESSAGE ? `${chars.slice(0, MAX_MESSAGE - 1).join('')}…` : chars.join('');
-}

@@ -230,8 +230,10 @@ export function classifyTwilioVoice(params: TwilioVoiceParams): TwilioVoiceStage
 export function twilioVoiceExternalId(
   params: Pick<TwilioVoiceParams, 'CallSid' | 'RecordingSid' | 'CallbackSource'>,
 ): string {
-  const recording = params.RecordingSid !== undefined && params.CallbackSource === undefined;
-  return recording ? (params.RecordingSid as string) : params.CallSid;
+  // A status callback may carry the call's own recording; it still reports the call's outcome.
+  return params.RecordingSid !== undefined && params.CallbackSource === undefined
+    ? params.RecordingSid
+    : params.CallSid;
 }
 
 const CALL_CONVERSATION = 'call:';
