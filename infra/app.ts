@@ -1,5 +1,8 @@
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+// The configuration every function bundles, validated on import: a wrong team id or a duplicate form id
+// fails `cdk synth` here, before a deploy, not at routing time.
+import '../config';
 import { CONTEXT_PREFIX, type RawContext, readContext } from './context';
 import { LeadflowStack } from './stack';
 

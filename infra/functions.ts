@@ -2,6 +2,7 @@ import {
   env,
   eventSources,
   type FunctionKey,
+  inboundEmailLeadingKeys,
   ingestLeadingKeys,
   queues as queueDefinitions,
   streamEventSource,
@@ -23,6 +24,7 @@ import type { Storage } from './storage';
  * leads and contacts above all, stays out of reach of the internet-facing code.
  */
 export const INGEST_LEADING_KEYS = ingestLeadingKeys;
+export const INBOUND_EMAIL_LEADING_KEYS = inboundEmailLeadingKeys;
 
 export interface FunctionsProps {
   readonly storage: Storage;
@@ -82,7 +84,7 @@ export class Functions extends Construct {
       name: 'inboundEmail',
       deadLetterQueue: this.inboundEmailDeadLetterQueue,
     })
-      .bindTable(storage, { actions: ['PutItem', 'UpdateItem'], leadingKeys: INGEST_LEADING_KEYS })
+      .bindTable(storage, { actions: ['PutItem', 'UpdateItem'], leadingKeys: INBOUND_EMAIL_LEADING_KEYS })
       .bindQueueSender(queues.byKey.leads.queue, env.leadsQueueUrl);
     inboundEmail.function.configureAsyncInvoke({
       retryAttempts: ASYNC_RETRY_ATTEMPTS,

@@ -1,7 +1,7 @@
 import { rawMailBucket } from '@leadflow/aws/resources';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INGEST_LEADING_KEYS } from '../../infra/functions';
+import { INBOUND_EMAIL_LEADING_KEYS, INGEST_LEADING_KEYS } from '../../infra/functions';
 import type { LeadflowStack } from '../../infra/stack';
 import { keys } from '../../packages/aws/src/keys';
 import {
@@ -143,11 +143,12 @@ describe('ingest (public)', () => {
 
 describe('inbound-email (invoked by SES)', () => {
   it('may only put and update items under the submission and counter partitions, like ingest', () => {
+    expect(INBOUND_EMAIL_LEADING_KEYS).toEqual(['SUB#*', 'STATS#*']);
     expect(statements('inboundEmail')).toContainEqual({
       Effect: 'Allow',
       Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Resource: table,
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...INGEST_LEADING_KEYS] } },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...INBOUND_EMAIL_LEADING_KEYS] } },
     });
     expect(serviceActions('inboundEmail', 'dynamodb')).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
   });

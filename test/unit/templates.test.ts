@@ -80,6 +80,16 @@ describe('renderManagerAlert', () => {
     expect(email.html).toMatch(/^<!doctype html><html lang="en">/);
   });
 
+  it('shows a phone extension apart from the number, and dials it from the link', () => {
+    const email = alert(
+      notificationFixture('manager_alert', {
+        contact: { name: 'Kim', phone: '+8221234567', phoneExtension: '89' },
+      }),
+    );
+    expect(email.text).toContain('Phone: +8221234567 ext. 89');
+    expect(email.html).toContain('href="tel:+8221234567;ext=89"');
+  });
+
   it('marks returning and urgent leads in the subject', () => {
     expect(alert({ ...notificationFixture(), returning: true }).subject).toBe(
       '[Returning] New lead: Kim Minsu via web form',

@@ -195,10 +195,13 @@ export const rawMailBucket: BucketDefinition = {
 };
 
 /**
- * Partition-key prefixes the public ingest function may write (`dynamodb:LeadingKeys`): submissions
- * and counters, as laid out in keys.ts. A test checks keys.ts still agrees.
+ * Partition-key prefixes the public ingest function may write (`dynamodb:LeadingKeys`): submissions,
+ * counters and per-client rate windows, as laid out in keys.ts. A test checks keys.ts still agrees.
  */
 export const ingestLeadingKeys = ['SUB#*', 'STATS#*', 'RATE#*'] as const;
+
+/** The inbound-email function writes the door's items but, invoked by SES, counts no client: no `RATE#`. */
+export const inboundEmailLeadingKeys = ['SUB#*', 'STATS#*'] as const;
 
 /**
  * Environment variable names shared by the stack and the handlers, so a rename cannot

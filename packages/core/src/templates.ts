@@ -110,7 +110,14 @@ export function renderManagerAlert(
       ? [{ label: 'Email', value: capture.contact.email, href: `mailto:${capture.contact.email}` }]
       : []),
     ...(capture.contact.phone
-      ? [{ label: 'Phone', value: capture.contact.phone, href: `tel:${capture.contact.phone}` }]
+      ? [
+          {
+            label: 'Phone',
+            value: `${capture.contact.phone}${capture.contact.phoneExtension ? ` ext. ${capture.contact.phoneExtension}` : ''}`,
+            // RFC 3966: a phone's dialler takes the extension from the link.
+            href: `tel:${capture.contact.phone}${capture.contact.phoneExtension ? `;ext=${capture.contact.phoneExtension}` : ''}`,
+          },
+        ]
       : []),
     { label: 'Language', value: capture.language },
     { label: 'Consent to contact', value: capture.consent ? 'yes' : 'no' },
