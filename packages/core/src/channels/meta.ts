@@ -378,4 +378,3 @@ function base(
     source: { utm: {} },
   };
 }
-

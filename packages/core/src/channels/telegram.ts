@@ -148,4 +148,3 @@ export function describeTelegram(message: TelegramMessage): string {
   if (message.location) return `[location: ${message.location.latitude},${message.location.longitude}]`;
   return message.caption?.trim() ? message.caption : '[message]';
 }
-
