@@ -1,20 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { languageSchema } from './config';
+import { channelSchema, languageSchema } from './vocabulary';
 
-export const CHANNELS = [
-  'web_form',
-  'phone_call',
-  'sms',
-  'email',
-  'whatsapp',
-  'messenger',
-  'instagram',
-  'telegram',
-  'chat',
-] as const;
-export const channelSchema = z.enum(CHANNELS);
-export type Channel = z.infer<typeof channelSchema>;
+export { CHANNELS, type Channel, channelSchema } from './vocabulary';
 
 export const contactSchema = z.object({
   name: z.string().optional(),

@@ -2,9 +2,11 @@ import type { CountryCode } from 'libphonenumber-js';
 import { getCountries } from 'libphonenumber-js';
 import { z } from 'zod';
 
-export const LANGUAGES = ['en', 'ko', 'th'] as const;
-export const languageSchema = z.enum(LANGUAGES);
-export type Language = z.infer<typeof languageSchema>;
+import { businessHoursSchema } from './hours';
+import { type RoutingRules, routingRulesSchema, type Scoring, scoringSchema } from './routing-config';
+import { languageSchema } from './vocabulary';
+
+export { LANGUAGES, type Language, languageSchema } from './vocabulary';
 
 const COUNTRIES = new Set<string>(getCountries());
 const regionSchema = z
@@ -90,18 +92,45 @@ export const formSchema = z
     }
   });
 
+/**
+ * A manager, with what decides whether they can take a lead now: `active`, their own working hours
+ * (when set; the team's business hours only tag and time leads, they never hold one back), out of office
+ * until a time, and a capacity of open leads. `weight` counts in weighted round robin.
+ */
 export const managerSchema = z.object({
   id,
   name: z.string().min(1),
   email: z.email(),
   language: languageSchema.default('en'),
   active: z.boolean().default(true),
+  weight: z.number().int().min(1).max(100).default(1),
+  /** Open leads at most; unset: the team's `capacity`, else no cap. */
+  capacity: z.number().int().min(1).max(10_000).optional(),
+  workingHours: businessHoursSchema.optional(),
+  outOfOfficeUntil: z.iso.datetime({ offset: true }).optional(),
 });
+
+export const STRATEGIES = ['round_robin', 'weighted_round_robin', 'least_loaded'] as const;
+export const strategySchema = z.enum(STRATEGIES);
+export type Strategy = z.infer<typeof strategySchema>;
 
 export const teamSchema = z.object({
   id,
   name: z.string().min(1),
-  strategy: z.literal('round_robin'),
+  strategy: strategySchema.default('round_robin'),
+  /** The manager who leads the team (may belong to another team): warnings and escalations go to them. */
+  teamLead: id.optional(),
+  /** The team's opening hours: rules can test them, and managers without their own hours keep them. */
+  businessHours: businessHoursSchema.optional(),
+  /** Default open-lead capacity of each manager. */
+  capacity: z.number().int().min(1).max(10_000).optional(),
+  /** When nobody is available: the lead waits in the team's queue, or goes to another team. */
+  whenNobodyAvailable: z
+    .discriminatedUnion('action', [
+      z.object({ action: z.literal('queue') }),
+      z.object({ action: z.literal('fallback'), teamId: id }),
+    ])
+    .default({ action: 'queue' }),
   managers: z
     .array(managerSchema)
     .min(1)
@@ -173,6 +202,8 @@ export const leadflowConfigSchema = z
     forms: z.array(formSchema),
     teams: z.array(teamSchema).min(1),
     channels: channelsSchema,
+    routing: routingRulesSchema.default({ rules: [], default: { priority: 'normal', tags: [] } }),
+    scoring: scoringSchema,
   })
   .superRefine((config, ctx) => {
     // Every reference is checked here, so a typo fails `npm start`, `npm test` and `cdk synth`, not routing.
@@ -224,12 +255,46 @@ export const leadflowConfigSchema = z
     const managers = config.teams.flatMap((team) => team.managers.map((manager) => manager.id));
     if (new Set(managers).size !== managers.length)
       ctx.addIssue({ code: 'custom', message: 'manager ids must be unique' });
+    const managerIds = new Set(managers);
+    config.teams.forEach((t, index) => {
+      if (t.teamLead && !managerIds.has(t.teamLead)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['teams', index, 'teamLead'],
+          message: `team ${t.id}: unknown team lead ${t.teamLead}`,
+        });
+      }
+      if (t.whenNobodyAvailable.action === 'fallback') {
+        team(`team ${t.id} fallback`, t.whenNobodyAvailable.teamId, ['teams', index, 'whenNobodyAvailable']);
+      }
+    });
+    // A fallback chain must end: a team that falls back to itself, directly or not, would never settle.
+    const fallbackOf = new Map(
+      config.teams.flatMap((t) =>
+        t.whenNobodyAvailable.action === 'fallback' ? [[t.id, t.whenNobodyAvailable.teamId] as const] : [],
+      ),
+    );
+    for (const start of fallbackOf.keys()) {
+      const seen = new Set<string>([start]);
+      for (let at = fallbackOf.get(start); at !== undefined; at = fallbackOf.get(at)) {
+        if (seen.has(at)) {
+          ctx.addIssue({ code: 'custom', message: `team ${start}: the fallback chain loops back to ${at}` });
+          break;
+        }
+        seen.add(at);
+      }
+    }
+    config.routing.rules.forEach((rule, index) => {
+      if (rule.then.teamId)
+        team(`rule ${rule.id}`, rule.then.teamId, ['routing', 'rules', index, 'then', 'teamId']);
+    });
   });
 
 export type FormField = z.infer<typeof formFieldSchema>;
 export type FormConfig = z.infer<typeof formSchema>;
 export type Manager = z.infer<typeof managerSchema>;
 export type Team = z.infer<typeof teamSchema>;
+export type WhenNobodyAvailable = Team['whenNobodyAvailable'];
 export type LeadflowConfigInput = z.input<typeof leadflowConfigSchema>;
 export type ChannelSource = z.infer<typeof channelSourceSchema>;
 export type ChannelsConfig = z.infer<typeof channelsSchema>;
@@ -242,6 +307,8 @@ export class LeadflowConfig {
   readonly teams: ReadonlyMap<string, Team>;
   readonly managers: ReadonlyMap<string, Manager>;
   readonly channels: ChannelsConfig;
+  readonly routing: RoutingRules;
+  readonly scoring: Scoring;
 
   constructor(input: unknown) {
     const parsed = leadflowConfigSchema.safeParse(input);
@@ -250,6 +317,13 @@ export class LeadflowConfig {
     this.teams = new Map(parsed.data.teams.map((team) => [team.id, team]));
     this.managers = new Map(parsed.data.teams.flatMap((team) => team.managers.map((m) => [m.id, m])));
     this.channels = parsed.data.channels;
+    this.routing = parsed.data.routing;
+    this.scoring = parsed.data.scoring;
+  }
+
+  /** The team a manager belongs to. */
+  teamOf(managerId: string): Team | undefined {
+    return [...this.teams.values()].find((team) => team.managers.some((manager) => manager.id === managerId));
   }
 
   team(teamId: string): Team {
