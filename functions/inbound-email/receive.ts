@@ -4,8 +4,7 @@ import {
   type EmailChannelSource,
   type IgnoredReason,
 } from '@leadflow/core';
-import { naturalKey } from '../ingest/accept';
-import type { StoreInput } from '../ingest/deps';
+import { naturalKey, type StoreInput } from '@leadflow/door';
 import type { SesRecord } from './event';
 
 /** What receiving one message needs from the outside world; injected so tests and local runs share it. */

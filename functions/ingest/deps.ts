@@ -1,20 +1,13 @@
 import type { ChannelSecrets } from '@leadflow/aws';
-import type { CaptchaConfig, CaptchaVerdict, CaptureEvent, LeadflowConfig } from '@leadflow/core';
+import type { CaptchaConfig, CaptchaVerdict, LeadflowConfig } from '@leadflow/core';
+import type { DoorDeps } from '@leadflow/door';
 import type { Context } from 'hono';
 
-export interface StoreInput {
-  readonly idempotencyHash: string;
-  readonly requestHash: string;
-  readonly windowSeconds: number;
-  readonly capture: CaptureEvent;
-}
+export type { StoreInput } from '@leadflow/door';
 
 /** What the ingest routes need from the outside world; injected so tests and local runs share them. */
-export interface IngestDeps {
+export interface IngestDeps extends DoorDeps {
   readonly config: LeadflowConfig;
-  /** Durably stores the capture (idempotently) and returns the capture that now stands for it. */
-  readonly store: (input: StoreInput) => Promise<{ capture: CaptureEvent; replay: boolean }>;
-  readonly enqueue: (capture: CaptureEvent) => Promise<void>;
   readonly countSpam: (formId: string) => Promise<void>;
   readonly newId: () => string;
   readonly clock?: () => Date;

@@ -4,6 +4,7 @@ import {
   type Notification,
   renderAcknowledgement,
   renderManagerAlert,
+  renderTeamWarning,
 } from '@leadflow/core';
 
 interface ComposeOptions {
@@ -16,8 +17,19 @@ export function composeNotification(
   notification: Notification,
   { config, settings }: ComposeOptions,
 ): OutgoingEmail {
-  const manager = config.managers.get(notification.assignment.ownerId);
-  if (!manager) throw new Error(`Owner ${notification.assignment.ownerId} is not a configured manager`);
+  if (notification.kind === 'team_warning') {
+    const teamLead = config.managers.get(notification.recipientId);
+    if (!teamLead) throw new Error(`Team lead ${notification.recipientId} is not a configured manager`);
+    return {
+      from: { address: settings.sesFromAddress, name: 'Leadflow alerts' },
+      to: { address: teamLead.email, name: teamLead.name },
+      content: renderTeamWarning(notification, { config, leadLinkBaseUrl: settings.leadLinkBaseUrl }),
+      tags: { kind: notification.kind, channel: notification.capture.channel },
+    };
+  }
+  const ownerId = notification.assignment.ownerId;
+  const manager = ownerId === undefined ? undefined : config.managers.get(ownerId);
+  if (!manager) throw new Error(`Owner ${ownerId ?? '(none)'} is not a configured manager`);
   const form =
     notification.capture.channel === 'web_form' ? config.forms.get(notification.capture.sourceId) : undefined;
   const businessName = form?.businessName ?? 'Leadflow';

@@ -16,7 +16,8 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const MANAGERS = ['alice@example.com', 'bob@example.com'];
+// Every demo manager: the rules send Thai leads to the thai desk and enterprise ones to carol and dave.
+const MANAGERS = ['alice', 'bob', 'somchai', 'nok', 'carol', 'dave'].map((id) => `${id}@example.com`);
 /** Long enough for a redelivery to have been routed and alerted, were it going to be. */
 const SETTLE_MS = 1500;
 

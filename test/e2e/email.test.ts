@@ -20,7 +20,8 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const MANAGERS = ['alice@example.com', 'bob@example.com'];
+// Every demo manager: the rules send Thai leads to the thai desk and enterprise ones to carol and dave.
+const MANAGERS = ['alice', 'bob', 'somchai', 'nok', 'carol', 'dave'].map((id) => `${id}@example.com`);
 
 function send(options: SendMailOptions) {
   return smtp.sendMail({ to: 'Leadflow Sales <sales@example.com>', ...options });

@@ -91,7 +91,11 @@ describe('POST /v1/forms/{formId} end to end', () => {
     expect(stored.leads[0]?.leadId).toBe(id);
     expect(stored.timeline).toHaveLength(1);
     expect(stored.contact?.phones).toEqual(new Set([lead.e164]));
-    expect(stored.leads[0]?.assignment).toMatchObject({ rule: 'round_robin', teamId: 'sales' });
+    expect(stored.leads[0]?.assignment).toMatchObject({
+      rule: 'default',
+      strategy: 'round_robin',
+      teamId: 'sales',
+    });
   });
 
   it('treats a returning person, written differently, as the same contact with the same owner', async () => {
@@ -126,7 +130,9 @@ describe('POST /v1/forms/{formId} end to end', () => {
     expect(later.contactId).toBe(initial.contactId);
     const owners = new Set(later.leads.map((item) => item.ownerId));
     expect(owners.size).toBe(1);
-    const second = later.leads.find((item) => (item.assignment as { rule: string }).rule === 'sticky_owner');
+    const second = later.leads.find(
+      (item) => (item.assignment as { strategy: string }).strategy === 'sticky_owner',
+    );
     expect(second).toBeDefined();
 
     // A third capture by phone alone, formatted differently, still reaches the same contact.

@@ -24,7 +24,8 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const MANAGERS = ['alice@example.com', 'bob@example.com'];
+// Every demo manager: the rules send Thai leads to the thai desk and enterprise ones to carol and dave.
+const MANAGERS = ['alice', 'bob', 'somchai', 'nok', 'carol', 'dave'].map((id) => `${id}@example.com`);
 /** U+1F338, outside the BMP: the visitor whose form answered 500 before queue bodies were escaped. */
 const BLOSSOM = '🌸';
 /** U+20BB7, a rare CJK ideograph (CJK Extension B): a surrogate pair in UTF-16, 4 bytes in UTF-8. */

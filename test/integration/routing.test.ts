@@ -149,7 +149,8 @@ describe('routeCapture', () => {
       people.map((p) => routeCapture(deps(), capture({ email: p.email, emailKey: p.emailKey }))),
     );
     const counts = new Map<string, number>();
-    for (const r of routed) counts.set(r.assignment.ownerId, (counts.get(r.assignment.ownerId) ?? 0) + 1);
+    for (const r of routed)
+      counts.set(String(r.assignment.ownerId), (counts.get(String(r.assignment.ownerId)) ?? 0) + 1);
     expect([...counts.values()]).toEqual([2, 2, 2]);
     const cursors = routed.map((r) => r.assignment.cursor);
     expect(new Set(cursors).size).toBe(6);
@@ -159,7 +160,7 @@ describe('routeCapture', () => {
       deps(),
       capture({ email: back.email.toUpperCase(), emailKey: back.emailKey }),
     );
-    expect(again.assignment.rule).toBe('sticky_owner');
+    expect(again.assignment.strategy).toBe('sticky_owner');
     expect(again.assignment.ownerId).toBe(routed[0]?.assignment.ownerId);
   });
 
@@ -242,7 +243,7 @@ describe('one customer across channels', () => {
     const survivor = both.contactId;
     // The older contact with an owner survives: here the SMS contact, created first.
     expect(survivor).toBe(sms.contactId);
-    expect(both.assignment).toMatchObject({ rule: 'sticky_owner', ownerId: sms.assignment.ownerId });
+    expect(both.assignment).toMatchObject({ strategy: 'sticky_owner', ownerId: sms.assignment.ownerId });
 
     const items = await system.items();
     expect(items.find((i) => i.pk === `IDENT#email:${p.emailKey}`)?.contactId).toBe(survivor);

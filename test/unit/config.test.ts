@@ -129,9 +129,7 @@ describe('LeadflowConfig', () => {
     const config = withChange((raw) => {
       raw.teams.push({ ...(raw.teams[0] as RawConfig['teams'][number]), id: 'thai-desk', managers: [] });
       const team = raw.teams.at(-1) as RawConfig['teams'][number];
-      team.managers = [
-        { id: 'somchai', name: 'Somchai', email: 'somchai@example.com', language: 'th', active: true },
-      ];
+      team.managers = [{ id: 'pim', name: 'Pim', email: 'pim@example.com', language: 'th', active: true }];
       channelsOf(raw).email?.recipients?.push({
         address: 'Thai@Example.com',
         teamId: 'thai-desk',

@@ -58,7 +58,7 @@ export function captureFixture(overrides: Partial<CaptureEvent> = {}): CaptureEv
 }
 
 export function notificationFixture(
-  kind: Notification['kind'] = 'manager_alert',
+  kind: Exclude<Notification['kind'], 'team_warning'> = 'manager_alert',
   overrides: Partial<CaptureEvent> = {},
 ): Notification {
   return {

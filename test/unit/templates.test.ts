@@ -264,7 +264,10 @@ describe('template properties', () => {
     };
   }
 
-  function notificationOf(kind: Notification['kind'], input: UserCapture): Notification {
+  function notificationOf(
+    kind: Exclude<Notification['kind'], 'team_warning'>,
+    input: UserCapture,
+  ): Notification {
     const overrides: Partial<CaptureEvent> = {
       language: input.language,
       urgent: input.urgent,

@@ -1,6 +1,6 @@
 import { type ChatWidget, chatCapture, NotFoundError, parseChatBody } from '@leadflow/core';
+import { acceptCapture, naturalKey } from '@leadflow/door';
 import { type Context, Hono } from 'hono';
-import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
 import { limitClient } from '../guard';
 import { allowedOriginsCors, limitBody } from '../middleware';

@@ -11,8 +11,8 @@ import {
   ServiceUnavailableError,
   sha256,
 } from '@leadflow/core';
+import { acceptCapture } from '@leadflow/door';
 import { type Context, Hono } from 'hono';
-import { acceptCapture } from '../accept';
 import type { IngestDeps } from '../deps';
 import { isBackendPost, limitClient, statsScope } from '../guard';
 import { allowedOriginsCors, limitBody } from '../middleware';

@@ -7,8 +7,8 @@ import {
   UnsupportedMediaTypeError,
   verifyGenericWebhook,
 } from '@leadflow/core';
+import { acceptCapture, naturalKey } from '@leadflow/door';
 import { Hono } from 'hono';
-import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
 import { limitBody, usableChannel } from '../middleware';
 

@@ -8,8 +8,8 @@ import {
   parseMetaWebhook,
   verifyMetaSignature,
 } from '@leadflow/core';
+import { acceptCapture, naturalKey } from '@leadflow/door';
 import { Hono } from 'hono';
-import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
 import { limitBody, usableChannel } from '../middleware';
 

@@ -5,8 +5,8 @@ import {
   telegramCapture,
   verifyTelegramSecretToken,
 } from '@leadflow/core';
+import { acceptCapture, naturalKey } from '@leadflow/door';
 import { Hono } from 'hono';
-import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
 import { limitBody, usableChannel } from '../middleware';
 

@@ -17,8 +17,8 @@ import {
   voicemailThanksTwiml,
   voicemailTwiml,
 } from '@leadflow/core';
+import { acceptCapture, naturalKey } from '@leadflow/door';
 import { type Context, Hono } from 'hono';
-import { acceptCapture, naturalKey } from '../accept';
 import type { IngestDeps } from '../deps';
 import { limitBody, usableChannel } from '../middleware';
 

@@ -38,6 +38,8 @@ export interface ContactProfile {
    */
   readonly conversations?: Record<string, { leadId: string; lastAt: string }>;
   readonly lastAcknowledgedAt?: string;
+  /** When the contact's latest lead was captured. */
+  readonly lastLeadAt?: string;
 }
 
 export interface MergeRecord {

@@ -9,6 +9,7 @@ export * from './mailer';
 export * from './objects';
 export * from './queue';
 export * from './rate-limit';
+export * from './routing-state';
 export * from './secrets';
 export * from './submissions';
 export * from './timeline';

@@ -11,6 +11,8 @@
  * | rr cursor   | TEAM#<teamId>              | CURSOR                     |                 |                     |
  * | counters    | STATS#<dimension>          | DAY#<yyyy-mm-dd>           |                 |                     |
  * | send ledger | NOTIFY#<function>          | <hash of notification id>  |                 |                     |
+ * | lead queued | CONTACT#<contactId>        | LEAD#<leadId>              | QUEUE#<team>    | LEAD#<capturedAt>   |
+ * | mgr load    | MANAGER#<managerId>        | LOAD                       |                 |                     |
  * | rate window | RATE#<scope>#<client key>  | MIN#<window start, epoch s>|                 |                     |
  * | ack mailbox | ACK#MAILBOX#<hash>         | ACK                        |                 |                     |
  * | ack domain  | ACK#DOMAIN#<form>#<domain> | HOUR#<yyyy-mm-ddThh>       |                 |                     |
@@ -27,6 +29,10 @@ export const keys = {
   cursor: (teamId: string) => ({ pk: `TEAM#${teamId}`, sk: 'CURSOR' }),
   stats: (dimension: string, day: string) => ({ pk: `STATS#${dimension}`, sk: `DAY#${day}` }),
   owner: (managerId: string) => `OWNER#${managerId}`,
+  /** The gsi1 partition of a team's queue of leads waiting for an available manager. */
+  queue: (teamId: string) => `QUEUE#${teamId}`,
+  /** A manager's open-lead count and last assignment, maintained on write. */
+  managerLoad: (managerId: string) => ({ pk: `MANAGER#${managerId}`, sk: 'LOAD' }),
   /** One client's requests to one form or widget in one minute (the client key is an IP or an IPv6 /64). */
   rate: (scope: string, client: string, windowStart: number) => ({
     pk: `RATE#${scope}#${client}`,

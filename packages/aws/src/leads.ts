@@ -1,5 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
@@ -10,14 +12,15 @@ import {
   type CaptureEvent,
   CHANNELS,
   identityKeys,
-  isCallConversation,
   type LeadflowConfig,
+  type LeadPlan,
   MAX_OPEN_CONVERSATIONS,
+  type ManagerLoad,
   type Notification,
   type OpenConversations,
   planConversationWrite,
-  roundRobin,
-  stickyOwner,
+  planRoute,
+  type RoutePlan,
 } from '@leadflow/core';
 import {
   type ContactProfile,
@@ -62,23 +65,27 @@ const ROUTE_ATTEMPTS = 6;
 const CONVERSATIONAL = new Set<CaptureEvent['channel']>(CHANNELS.filter((channel) => channel !== 'web_form'));
 
 /**
- * Routes one capture: resolves (and if needed merges) the contact, then either adds the message to the
- * open lead of its conversation (inside the configured window) or creates a lead with its first timeline
- * entry and an owner (sticky owner, else round robin on an atomic cursor), records why, and queues the
+ * Routes one capture: resolves (and if needed merges) the contact, reads the managers' loads, lets the
+ * pure planner (`planRoute` in core) decide, drawing the team's cursor once if the plan asks for it, and
+ * commits the plan: a message added to its conversation's open lead, or a lead with its first timeline
+ * entry, its owner (or its team's queue) and the manager's load, in one transaction. Then it queues the
  * notifications. Safe to repeat: the timeline entry is keyed by the submission id, so a redelivery finds
  * it and only re-queues the same notifications, whose sends are idempotent.
  */
 export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Promise<RoutedLead> {
-  const { doc, tableName } = deps;
-  const now = (deps.clock ?? (() => new Date()))().toISOString();
+  const { doc, tableName, config } = deps;
+  const clock = (deps.clock ?? (() => new Date()))();
+  const now = clock.toISOString();
   const interactionId = capture.submissionId;
-  const contact = await resolveContact(
-    doc,
-    tableName,
-    identityKeys(capture.contact, capture.handles),
-    capture.contact,
-    { newContactId: deps.newId, now, interactionId, occurredAt: capture.receivedAt },
-  );
+  const [contact, initialLoads] = await Promise.all([
+    resolveContact(doc, tableName, identityKeys(capture.contact, capture.handles), capture.contact, {
+      newContactId: deps.newId,
+      now,
+      interactionId,
+      occurredAt: capture.receivedAt,
+    }),
+    readLoads(doc, tableName, [...config.managers.keys()]),
+  ]);
   const contactId = contact.contactId;
 
   let routed = contact.created
@@ -86,56 +93,53 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     : await getInteraction(doc, tableName, contactId, capture, interactionId);
   let createdNow = false;
   let profile = contact.profile;
+  let loads = initialLoads;
+  // Drawn at most once per team per delivery and reused by every retry, so a lost race skips no slot.
+  const cursors = new Map<string, number>();
   for (let attempt = 1; !routed; attempt++) {
-    // A sticky owner who left the team (removed or inactive in the config) no longer gets leads.
-    const previousOwner = profile?.ownerId;
-    const ownerId =
-      previousOwner && deps.config.managers.get(previousOwner)?.active ? previousOwner : undefined;
-    const open = ownerId ? openConversation(deps.config, capture, profile) : undefined;
-    const next: Routed =
-      open && ownerId
-        ? {
-            mode: 'message',
-            leadId: open.leadId,
-            assignment: stickyOwner(ownerId, capture.teamId),
-            acknowledge: false,
-          }
-        : {
-            mode: 'lead',
-            leadId: interactionId,
-            assignment: ownerId
-              ? stickyOwner(ownerId, capture.teamId)
-              : roundRobin(
-                  deps.config.team(capture.teamId),
-                  await nextCursor(doc, tableName, capture.teamId),
-                  previousOwner,
-                ),
-            acknowledge: acknowledgementDue(capture, profile),
-          };
-    const target = {
+    const plan = await planWithCursor(deps, capture, profile, loads, clock, cursors);
+    const target: RouteWrite = {
       capture,
       contactId,
       now,
-      previousOwner,
-      windowMinutes: deps.config.channels.conversationWindowMinutes,
+      windowMinutes: config.channels.conversationWindowMinutes,
       conversations: profile?.conversations,
-      ...next,
+      previousOwner: profile?.ownerId,
+      ...(plan.kind === 'message'
+        ? {
+            mode: 'message' as const,
+            leadId: plan.leadId,
+            assignment: plan.assignment,
+            acknowledge: false,
+            notify: [{ kind: 'message_alert' as const }],
+          }
+        : {
+            mode: 'lead' as const,
+            leadId: interactionId,
+            assignment: plan.record,
+            acknowledge: plan.acknowledge,
+            contactOwnerId: plan.contactOwnerId,
+            notify: leadNotifications(config, plan),
+          }),
     };
     if (
       await write(() =>
-        next.mode === 'message' ? writeMessage(doc, tableName, target) : writeLead(doc, tableName, target),
+        target.mode === 'message' ? writeMessage(doc, tableName, target) : writeLead(doc, tableName, target),
       )
     ) {
-      routed = next;
+      routed = target;
       createdNow = true;
       break;
     }
     // Lost a race: a concurrent delivery of this capture won, another capture set the owner or opened the
     // conversation first, retired the same oldest conversation, or the contact is being merged. Re-read
-    // and decide again.
+    // and decide again (with the same cursor).
     routed = await getInteraction(doc, tableName, contactId, capture, interactionId);
     if (routed || attempt >= ROUTE_ATTEMPTS) break;
-    profile = await getProfile(doc, tableName, contactId);
+    [profile, loads] = await Promise.all([
+      getProfile(doc, tableName, contactId),
+      readLoads(doc, tableName, [...config.managers.keys()]),
+    ]);
   }
   if (!routed) throw new Error('The contact kept changing while routing; the message will be retried');
 
@@ -146,17 +150,17 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     assignment: routed.assignment,
     returning: !contact.created,
   };
-  const notifications: Notification[] =
-    routed.mode === 'message'
-      ? [{ kind: 'message_alert', notificationId: `${interactionId}:message_alert`, ...base }]
-      : [{ kind: 'manager_alert', notificationId: `${interactionId}:manager_alert`, ...base }];
-  if (routed.mode === 'lead' && routed.acknowledge) {
-    notifications.push({
-      kind: 'acknowledgement',
-      notificationId: `${interactionId}:acknowledgement`,
-      ...base,
-    });
-  }
+  const notifications: Notification[] = routed.notify.map((note) =>
+    note.kind === 'team_warning'
+      ? {
+          kind: 'team_warning',
+          notificationId: `${interactionId}:team_warning:${note.recipientId}`,
+          recipientId: note.recipientId,
+          warning: note.warning,
+          ...base,
+        }
+      : { kind: note.kind, notificationId: `${interactionId}:${note.kind}`, ...base },
+  );
   await deps.enqueueNotifications(notifications);
   return {
     leadId: routed.leadId,
@@ -167,6 +171,93 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     notifications,
     ...(contact.merged ? { merged: contact.merged } : {}),
   };
+}
+
+/** Plans the capture, drawing the cursor of the team the plan asks for (once per team per delivery). */
+async function planWithCursor(
+  deps: RouterDeps,
+  capture: CaptureEvent,
+  profile: ContactProfile | undefined,
+  loads: Record<string, ManagerLoad>,
+  now: Date,
+  cursors: Map<string, number>,
+): Promise<Exclude<RoutePlan, { kind: 'needs_cursor' }>> {
+  let cursor: { teamId: string; value: number } | undefined;
+  for (let round = 0; round < 4; round++) {
+    const plan = planRoute({
+      capture,
+      config: deps.config,
+      contact: profile && {
+        ownerId: profile.ownerId,
+        conversations: profile.conversations,
+        lastAcknowledgedAt: profile.lastAcknowledgedAt,
+        lastLeadAt: profile.lastLeadAt,
+      },
+      loads,
+      cursor,
+      now,
+    });
+    if (plan.kind !== 'needs_cursor') return plan;
+    let value = cursors.get(plan.teamId);
+    if (value === undefined) {
+      value = await nextCursor(deps.doc, deps.tableName, plan.teamId);
+      cursors.set(plan.teamId, value);
+    }
+    cursor = { teamId: plan.teamId, value };
+  }
+  throw new Error(`The routing plan for ${capture.submissionId} kept asking for a cursor`);
+}
+
+/** The notifications of a new lead: its owner's alert (or the team lead's warning), the acknowledgement. */
+function leadNotifications(config: LeadflowConfig, plan: LeadPlan): Notify[] {
+  const notify: Notify[] = [];
+  if (plan.assignment.kind === 'assigned') notify.push({ kind: 'manager_alert' });
+  // Nobody was available: the lead waits in the queue, or went to a fallback team. Either way the team lead
+  // of the team that had nobody hears of it.
+  const warned =
+    plan.assignment.kind === 'queued' ? [plan.assignment.teamId] : (plan.assignment.fallbackFrom ?? []);
+  for (const teamId of warned) {
+    const lead = config.teams.get(teamId)?.teamLead;
+    if (lead && !notify.some((note) => note.kind === 'team_warning' && note.recipientId === lead)) {
+      notify.push({
+        kind: 'team_warning',
+        recipientId: lead,
+        warning: plan.assignment.kind === 'queued' ? 'queued' : 'fallback',
+      });
+    }
+  }
+  if (plan.acknowledge) notify.push({ kind: 'acknowledgement' });
+  return notify;
+}
+
+/** The managers' open-lead counts and last assignments, as maintained on write (never scanned). */
+export async function readLoads(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  managerIds: readonly string[],
+): Promise<Record<string, ManagerLoad>> {
+  const loads: Record<string, ManagerLoad> = {};
+  for (let index = 0; index < managerIds.length; index += 100) {
+    const chunk = managerIds.slice(index, index + 100);
+    let request: Record<string, { Keys: Record<string, string>[]; ConsistentRead: boolean }> | undefined = {
+      [tableName]: { Keys: chunk.map((id) => keys.managerLoad(id)), ConsistentRead: true },
+    };
+    for (let round = 0; request && round < 5; round++) {
+      const result: BatchGetCommandOutput = await doc.send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of result.Responses?.[tableName] ?? []) {
+        loads[String(item.managerId)] = {
+          openLeads: Number(item.openLeads ?? 0),
+          ...(item.lastAssignedAt ? { lastAssignedAt: String(item.lastAssignedAt) } : {}),
+        };
+      }
+      const unprocessed = result.UnprocessedKeys?.[tableName];
+      request =
+        unprocessed?.Keys && unprocessed.Keys.length > 0
+          ? { [tableName]: { Keys: unprocessed.Keys as Record<string, string>[], ConsistentRead: true } }
+          : undefined;
+    }
+  }
+  return loads;
 }
 
 /** Runs a routing transaction; false when it lost a conditional race (the caller re-reads). */
@@ -180,45 +271,17 @@ async function write(transaction: () => Promise<void>): Promise<boolean> {
   }
 }
 
-/**
- * The open lead this capture joins. A later event of one phone call (a voicemail recorded after the
- * call's final status callback) joins that call's lead, urgent or not; a new call has a new CallSid,
- * so a missed call still opens a lead of its own. Any other urgent capture opens a lead too. Otherwise
- * the lead of the capture's conversation whose last message is inside the window; an answered call
- * also continues the person's latest call, such as the team calling back a missed call.
- */
-export function openConversation(
-  config: LeadflowConfig,
-  capture: CaptureEvent,
-  profile: ContactProfile | undefined,
-): { leadId: string } | undefined {
-  const conversationId = capture.conversationId;
-  const conversations = profile?.conversations ?? {};
-  if (!conversationId || !CONVERSATIONAL.has(capture.channel)) return undefined;
-  if (capture.channel === 'phone_call' && isCallConversation(conversationId)) {
-    const call = conversations[conversationId];
-    return call ? { leadId: call.leadId } : undefined;
-  }
-  if (capture.urgent) return undefined;
-  const windowStart = Date.parse(capture.receivedAt) - config.channels.conversationWindowMinutes * 60_000;
-  let open: { leadId: string; lastAt: string } | undefined;
-  for (const [id, entry] of Object.entries(conversations)) {
-    const continues = id === conversationId || (capture.channel === 'phone_call' && isCallConversation(id));
-    if (!continues || Date.parse(entry.lastAt) < windowStart) continue;
-    if (!open || entry.lastAt > open.lastAt) open = entry;
-  }
-  return open ? { leadId: open.leadId } : undefined;
-}
+type Notify =
+  | { kind: 'manager_alert' | 'message_alert' | 'acknowledgement' }
+  | { kind: 'team_warning'; recipientId: string; warning: 'queued' | 'fallback' };
 
-type Routed = { mode: 'lead' | 'message'; leadId: string; assignment: Assignment; acknowledge: boolean };
-
-/** One acknowledgement per contact a day: a form cannot be used to mail-bomb an address. */
-const ACK_INTERVAL_MS = 24 * 60 * 60 * 1000;
-
-function acknowledgementDue(capture: CaptureEvent, profile: ContactProfile | undefined): boolean {
-  if (!capture.consent || !capture.contact.email) return false;
-  const last = profile?.lastAcknowledgedAt;
-  return !last || Date.parse(capture.receivedAt) - Date.parse(last) >= ACK_INTERVAL_MS;
+/** What a routed capture became, as written on its timeline entry (what a redelivery re-reads). */
+interface Routed {
+  readonly mode: 'lead' | 'message';
+  readonly leadId: string;
+  readonly assignment: Assignment;
+  readonly acknowledge: boolean;
+  readonly notify: readonly Notify[];
 }
 
 async function getInteraction(
@@ -236,11 +299,19 @@ async function getInteraction(
     }),
   );
   if (!Item) return undefined;
+  const mode = Item.mode ?? 'lead';
+  const acknowledge = Item.acknowledge === true;
   return {
-    mode: Item.mode ?? 'lead',
+    mode,
     leadId: Item.leadId,
     assignment: Item.assignment,
-    acknowledge: Item.acknowledge === true,
+    acknowledge,
+    // Entries written before notifications were recorded: the alert, and the acknowledgement if due.
+    notify:
+      Item.notify ??
+      (mode === 'message'
+        ? [{ kind: 'message_alert' }]
+        : [{ kind: 'manager_alert' }, ...(acknowledge ? [{ kind: 'acknowledgement' }] : [])]),
   };
 }
 
@@ -267,15 +338,17 @@ interface RouteWrite extends Routed {
   readonly capture: CaptureEvent;
   readonly contactId: string;
   readonly now: string;
-  /** The owner being replaced because they left the team, if any. */
+  /** The contact's owner as read: the owner may change only from this one (or from none). */
   readonly previousOwner?: string | undefined;
+  /** The owner the contact has after this lead (unchanged for a substitution or a queued lead). */
+  readonly contactOwnerId?: string | undefined;
   readonly windowMinutes: number;
   /** The contact's open conversations as read: what the bound is decided on. */
   readonly conversations?: OpenConversations | undefined;
 }
 
 function interactionItem(write: RouteWrite) {
-  const { capture, contactId, leadId, assignment, mode, acknowledge } = write;
+  const { capture, contactId, leadId, assignment, mode, acknowledge, notify } = write;
   return {
     ...keys.interaction(contactId, capture.receivedAt, capture.submissionId),
     type: 'interaction',
@@ -284,6 +357,7 @@ function interactionItem(write: RouteWrite) {
     mode,
     assignment,
     acknowledge,
+    notify,
     channel: capture.channel,
     direction: 'inbound',
     occurredAt: capture.receivedAt,
@@ -385,9 +459,17 @@ function retirementEntry(
  */
 async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: RouteWrite): Promise<void> {
   const { capture, leadId, contactId, assignment, now } = write;
-  const ownerKey = keys.owner(assignment.ownerId);
+  const ownerId = assignment.ownerId;
   const conversation = conversationUpdate(write);
   const acknowledged = write.acknowledge ? ', lastAcknowledgedAt = :at' : '';
+  // The contact's owner changes only to the plan's (never for a substitution or a queued lead), and only
+  // from the owner the plan was made with: a concurrent lead that set one first makes this one re-plan.
+  const newOwner = write.contactOwnerId !== undefined && write.contactOwnerId !== write.previousOwner;
+  const ownerSet = newOwner
+    ? 'ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), '
+    : '';
+  const ownerCondition =
+    write.previousOwner === undefined ? 'attribute_not_exists(ownerId)' : 'ownerId = :previousOwner';
   await doc.send(
     new TransactWriteCommand({
       TransactItems: [
@@ -402,16 +484,21 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               status: 'new',
               channel: capture.channel,
               sourceId: capture.sourceId,
-              teamId: capture.teamId,
-              ownerId: assignment.ownerId,
+              teamId: assignment.teamId,
+              ...(ownerId ? { ownerId } : { queuedAt: now }),
               assignment,
+              rule: assignment.rule,
+              priority: assignment.priority ?? (capture.urgent ? 'urgent' : 'normal'),
+              score: assignment.score ?? 0,
+              tags: assignment.tags ?? [],
               urgent: capture.urgent,
               capturedAt: capture.receivedAt,
               lastMessageAt: capture.receivedAt,
               messageCount: 1,
               createdAt: now,
               capture,
-              gsi1pk: ownerKey,
+              // A manager's leads by their owner index; a queued lead by its team's queue, oldest first.
+              gsi1pk: ownerId ? keys.owner(ownerId) : keys.queue(assignment.teamId),
               gsi1sk: `LEAD#${capture.receivedAt}#${leadId}`,
             },
             ConditionExpression: 'attribute_not_exists(pk)',
@@ -428,18 +515,19 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
           Update: {
             TableName: tableName,
             Key: keys.contact(contactId),
-            UpdateExpression: `SET ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), lastLeadAt = :at, updatedAt = :now${conversation.expression}${acknowledged}${conversation.remove} ADD leadCount :one`,
-            // The owner may be set only if unset, already this owner, or the one who left the team;
-            // never while the contact is being merged into another.
-            ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND (attribute_not_exists(ownerId) OR ownerId = :owner${
-              write.previousOwner ? ' OR ownerId = :previousOwner' : ''
-            })${conversation.condition}`,
+            UpdateExpression: `SET ${ownerSet}lastLeadAt = :at, updatedAt = :now${conversation.expression}${acknowledged}${conversation.remove} ADD leadCount :one`,
+            // Never while the contact is being merged into another.
+            ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${ownerCondition}${conversation.condition}`,
             ...(capture.conversationId ? { ExpressionAttributeNames: conversation.names } : {}),
             ExpressionAttributeValues: {
-              ...(write.previousOwner ? { ':previousOwner': write.previousOwner } : {}),
-              ':owner': assignment.ownerId,
-              ':ownerKey': ownerKey,
-              ':contactSk': `CONTACT#${now}`,
+              ...(write.previousOwner === undefined ? {} : { ':previousOwner': write.previousOwner }),
+              ...(newOwner
+                ? {
+                    ':owner': write.contactOwnerId,
+                    ':ownerKey': keys.owner(write.contactOwnerId as string),
+                    ':contactSk': `CONTACT#${now}`,
+                  }
+                : {}),
               ':at': capture.receivedAt,
               ':now': now,
               ':one': 1,
@@ -447,6 +535,19 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
             },
           },
         },
+        // The manager's open leads, counted on write for least-loaded assignment and capacity.
+        ...(ownerId
+          ? [
+              {
+                Update: {
+                  TableName: tableName,
+                  Key: keys.managerLoad(ownerId),
+                  UpdateExpression: 'SET managerId = :manager, lastAssignedAt = :now ADD openLeads :one',
+                  ExpressionAttributeValues: { ':manager': ownerId, ':now': now, ':one': 1 },
+                },
+              },
+            ]
+          : []),
         ...conversation.entries.map((Item) => ({ Put: { TableName: tableName, Item } })),
       ],
     }),

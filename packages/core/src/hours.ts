@@ -78,12 +78,36 @@ export function isOpen(hours: BusinessHours, now: Date): boolean {
   });
 }
 
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
 /** The offset of a time zone at an instant, in minutes east of UTC (Seoul +540, New York −300/−240). */
 function offsetMinutes(instant: number, timeZone: string): number {
   const local = localTime(new Date(instant), timeZone);
-  const [year = 0, month = 1, day = 1] = local.date.split('-').map(Number);
-  const asUtc = Date.UTC(year, month - 1, day) + local.minute * 60_000;
-  return Math.round((asUtc - Math.floor(instant / 60_000) * 60_000) / 60_000);
+  return Math.round((wallClock(local.date, local.minute) - Math.floor(instant / MINUTE) * MINUTE) / MINUTE);
+}
+
+/** A local date and minute read as if it were UTC: the "wall clock" in milliseconds. */
+function wallClock(date: string, minute: number): number {
+  const [year = 0, month = 1, day = 1] = date.split('-').map(Number);
+  return Date.UTC(year, month - 1, day) + minute * MINUTE;
+}
+
+/**
+ * Every instant at which the zone's clock reads `date` at `minute`, earliest first: one on most days,
+ * none in a DST gap, two in a repeated hour (or half hour, as on Lord Howe Island). The offsets a day
+ * before and a day after are the only candidates, as in Temporal's `GetPossibleEpochNanoseconds`.
+ */
+function instantsAt(date: string, minute: number, timeZone: string): number[] {
+  const wall = wallClock(date, minute);
+  const offsets = new Set([offsetMinutes(wall - DAY, timeZone), offsetMinutes(wall + DAY, timeZone)]);
+  return [...offsets]
+    .map((offset) => wall - offset * MINUTE)
+    .filter((instant) => {
+      const back = localTime(new Date(instant), timeZone);
+      return back.date === date && back.minute === minute;
+    })
+    .sort((a, b) => a - b);
 }
 
 /**
@@ -92,45 +116,68 @@ function offsetMinutes(instant: number, timeZone: string): number {
  * repeated one (01:30 on the fall-back night) is its first occurrence.
  */
 export function zonedInstant(date: string, minute: number, timeZone: string): Date {
-  const [year = 0, month = 1, day = 1] = date.split('-').map(Number);
-  const wall = Date.UTC(year, month - 1, day) + minute * 60_000;
-  let guess = wall - offsetMinutes(wall, timeZone) * 60_000;
-  guess = wall - offsetMinutes(guess, timeZone) * 60_000;
-  const back = localTime(new Date(guess), timeZone);
-  if (back.date === date && back.minute === minute) {
-    // Of a repeated hour, the earlier instant.
-    const earlier = guess - 60 * 60_000;
-    const again = localTime(new Date(earlier), timeZone);
-    return again.date === date && again.minute === minute ? new Date(earlier) : new Date(guess);
-  }
-  // In a gap the wall time does not exist: shift it forward by the gap, with the offset before it.
-  return new Date(wall - offsetMinutes(wall - 12 * 60 * 60_000, timeZone) * 60_000);
+  const [first] = instantsAt(date, minute, timeZone);
+  if (first !== undefined) return new Date(first);
+  // In a gap the wall time does not exist: read it with the offset before the gap, which moves it forward.
+  const wall = wallClock(date, minute);
+  return new Date(wall - offsetMinutes(wall - DAY, timeZone) * MINUTE);
 }
 
 function addDays(date: string, days: number): string {
-  const [year = 0, month = 1, day = 1] = date.split('-').map(Number);
-  return new Date(Date.UTC(year, month - 1, day + days)).toISOString().slice(0, 10);
+  return new Date(wallClock(date, 0) + days * DAY).toISOString().slice(0, 10);
 }
 
 function weekdayOf(date: string): Weekday {
-  const [year = 0, month = 1, day = 1] = date.split('-').map(Number);
-  return WEEKDAYS[(new Date(Date.UTC(year, month - 1, day)).getUTCDay() + 6) % 7] as Weekday;
+  return WEEKDAYS[(new Date(wallClock(date, 0)).getUTCDay() + 6) % 7] as Weekday;
 }
 
-/** The next instant at or after `now` when the hours are open, within `horizonDays`; undefined if never. */
+/**
+ * The instant the zone's offset changes between `from` and `to` (to the minute), if it does; a zone
+ * changes its offset at most once in the day and a half this is asked about.
+ */
+function offsetChange(from: number, to: number, timeZone: string): number | undefined {
+  let low = Math.floor(from / MINUTE) * MINUTE;
+  let high = Math.ceil(to / MINUTE) * MINUTE;
+  const before = offsetMinutes(low, timeZone);
+  if (offsetMinutes(high, timeZone) === before) return undefined;
+  while (high - low > MINUTE) {
+    const middle = low + Math.floor((high - low) / MINUTE / 2) * MINUTE;
+    if (offsetMinutes(middle, timeZone) === before) low = middle;
+    else high = middle;
+  }
+  return high;
+}
+
+/**
+ * The next instant at or after `now` when the hours are open, within `horizonDays`; undefined if never.
+ * A block opens when its start shows on the clock (both times in a repeated hour), or at a DST change
+ * that moves the clock into it: a block starting at 02:30 on the spring-forward night opens at 03:00.
+ */
 export function nextOpening(hours: BusinessHours, now: Date, horizonDays = 14): Date | undefined {
   if (isOpen(hours, now)) return now;
-  const today = localTime(now, hours.timeZone).date;
+  const { timeZone } = hours;
+  const today = localTime(now, timeZone).date;
   for (let offset = 0; offset <= horizonDays; offset++) {
     const date = addDays(today, offset);
     if (hours.holidays.includes(date)) continue;
-    const starts = (hours.weekly[weekdayOf(date)] ?? [])
-      .map((block) => minutesOf(block.split('-')[0] ?? ''))
-      .sort((a, b) => a - b);
-    for (const start of starts) {
-      const at = zonedInstant(date, start, hours.timeZone);
-      if (at.getTime() > now.getTime()) return at;
-    }
+    const blocks = hours.weekly[weekdayOf(date)] ?? [];
+    if (blocks.length === 0) continue;
+    const candidates = blocks.flatMap((block) => {
+      const start = minutesOf(block.split('-')[0] ?? '');
+      const instants = instantsAt(date, start, timeZone);
+      return instants.length > 0 ? instants : [zonedInstant(date, start, timeZone).getTime()];
+    });
+    // Offsets run from −12 to +14 hours, so the day's instants lie within this span around its UTC midnight.
+    const change = offsetChange(
+      wallClock(date, 0) - 14 * 60 * MINUTE,
+      wallClock(date, 0) + 36 * 60 * MINUTE,
+      timeZone,
+    );
+    if (change !== undefined && localTime(new Date(change), timeZone).date === date) candidates.push(change);
+    const opening = candidates
+      .sort((a, b) => a - b)
+      .find((instant) => instant > now.getTime() && isOpen(hours, new Date(instant)));
+    if (opening !== undefined) return new Date(opening);
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 export * from './abuse';
+export * from './assignment';
 export * from './body';
 export * from './bounds';
 export * from './captcha';
@@ -15,8 +16,11 @@ export * from './form';
 export * from './hours';
 export * from './normalize';
 export * from './notification';
+export * from './planner';
 export * from './routing';
 export * from './routing-config';
+export * from './rules';
+export * from './scoring';
 export * from './secrets';
 export * from './templates';
 export * from './vocabulary';

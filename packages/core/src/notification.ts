@@ -18,5 +18,15 @@ export const notificationSchema = z.discriminatedUnion('kind', [
   /** A new message on a lead that is already open (same conversation, inside the window). */
   z.object({ kind: z.literal('message_alert'), ...base }),
   z.object({ kind: z.literal('acknowledgement'), ...base }),
+  /**
+   * To a team lead: nobody in their team was available, so the lead waits in the team's queue
+   * (`queued`) or went to the fallback team (`fallback`).
+   */
+  z.object({
+    kind: z.literal('team_warning'),
+    ...base,
+    recipientId: z.string().min(1),
+    warning: z.enum(['queued', 'fallback']),
+  }),
 ]);
 export type Notification = z.infer<typeof notificationSchema>;

@@ -9,7 +9,11 @@ const countrySchema = z
   .refine((value) => COUNTRIES.has(value), { message: 'must be an ISO 3166-1 alpha-2 region such as TH' })
   .transform((value) => value as CountryCode);
 
-const ruleId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
+const ruleId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _')
+  // A decision names `default` when no rule chose the team, so no rule may take that name.
+  .refine((id) => id !== 'default', 'default is reserved for the default route');
 const tag = z.string().regex(/^[a-z0-9][a-z0-9_:-]{0,62}$/, 'lowercase letters, digits, _ : -');
 const nonEmpty = <T extends z.ZodType>(item: T) => z.array(item).min(1);
 
@@ -32,6 +36,11 @@ export const fieldConditionSchema = z
         (condition.min !== undefined || condition.max !== undefined ? 1 : 0) ===
       1,
     'a field condition tests one thing: equals, oneOf, contains, or a min/max range',
+  )
+  .refine(
+    (condition) =>
+      condition.min === undefined || condition.max === undefined || condition.min <= condition.max,
+    'min is at most max',
   );
 export type FieldCondition = z.infer<typeof fieldConditionSchema>;
 
@@ -54,6 +63,10 @@ const baseConditionsSchema = z.object({
   score: z
     .object({ min: z.number().optional(), max: z.number().optional() })
     .refine((range) => range.min !== undefined || range.max !== undefined, 'give min, max or both')
+    .refine(
+      (range) => range.min === undefined || range.max === undefined || range.min <= range.max,
+      'min is at most max',
+    )
     .optional(),
   /** Inside or outside the business hours of the team this rule would send the lead to. */
   businessHours: z.enum(['inside', 'outside']).optional(),
@@ -89,6 +102,7 @@ export const ruleSchema = z.object({
   id: ruleId,
   description: z.string().optional(),
   when: conditionsSchema.default({}),
+  // biome-ignore lint/suspicious/noThenProperty: `then` is the configuration's word, and a rule is never awaited
   then: ruleActionsSchema,
 });
 export type Rule = z.infer<typeof ruleSchema>;
@@ -96,7 +110,10 @@ export type Rule = z.infer<typeof ruleSchema>;
 export const routingRulesSchema = z
   .object({
     rules: z.array(ruleSchema).default([]),
-    /** When no rule names a team: the form's or channel's own `teamId`, with this priority and tags. */
+    /**
+     * When no rule names a team, the form's or channel's own `teamId` stays. The priority counts when no
+     * rule set one (an urgent capture is `urgent` first); the tags are always added.
+     */
     default: z
       .object({ priority: prioritySchema.default('normal'), tags: z.array(tag).default([]) })
       .default({ priority: 'normal', tags: [] }),

@@ -1,5 +1,5 @@
 import type { Channel } from './capture';
-import type { FormConfig, Language, Manager } from './config';
+import type { FormConfig, Language, LeadflowConfig, Manager } from './config';
 import { cleanLine } from './normalize';
 import type { Notification } from './notification';
 
@@ -89,7 +89,10 @@ export function renderManagerAlert(
   const channel = CHANNEL_LABELS[capture.channel];
   // "Returning" tells a manager a new lead is an existing customer; on a follow-up message it is noise.
   const returning = notification.returning && notification.kind === 'manager_alert';
-  const prefix = capture.urgent ? '[URGENT] ' : returning ? '[Returning] ' : '';
+  // The priority the rules gave (a missed call is urgent even without a rule), then "returning".
+  const priority = assignment.priority ?? (capture.urgent ? 'urgent' : 'normal');
+  const prefix =
+    priority === 'urgent' ? '[URGENT] ' : priority === 'high' ? '[HIGH] ' : returning ? '[Returning] ' : '';
   const headline =
     notification.kind === 'message_alert'
       ? capture.call
@@ -165,6 +168,15 @@ export function renderManagerAlert(
     ...(capture.source.referrer ? [{ label: 'Referrer', value: capture.source.referrer }] : []),
     ...Object.entries(capture.source.utm).map(([key, value]) => ({ label: key, value })),
     { label: 'Captured at', value: capture.receivedAt },
+    ...(assignment.priority ? [{ label: 'Priority', value: assignment.priority }] : []),
+    ...(assignment.score === undefined ? [] : [{ label: 'Score', value: String(assignment.score) }]),
+    ...(assignment.tags && assignment.tags.length > 0
+      ? [{ label: 'Tags', value: assignment.tags.join(', ') }]
+      : []),
+    ...(assignment.rule &&
+    !['default', 'conversation', 'sticky_owner', 'round_robin'].includes(assignment.rule)
+      ? [{ label: 'Rule', value: assignment.rule }]
+      : []),
     { label: 'Assigned because', value: assignment.reason },
     { label: 'Lead id', value: notification.leadId },
   ];
@@ -185,7 +197,7 @@ export function renderManagerAlert(
     'en',
     subject,
     [
-      `<h2 style="margin:0 0 12px">${capture.urgent ? '<span style="color:#b00020">Urgent</span> ' : ''}${escapeHtml(headline)}</h2>`,
+      `<h2 style="margin:0 0 12px">${priority === 'urgent' ? '<span style="color:#b00020">Urgent</span> ' : priority === 'high' ? '<span style="color:#9a5b00">High priority</span> ' : ''}${escapeHtml(headline)}</h2>`,
       `<p><a href="${escapeHtml(leadUrl)}" style="display:inline-block;padding:8px 16px;background:#0b57d0;color:#fff;border-radius:6px;text-decoration:none">Open the lead</a></p>`,
       `<table role="presentation" style="border-collapse:collapse">${rowsToHtml(contactRows)}</table>`,
       capture.message
@@ -195,6 +207,46 @@ export function renderManagerAlert(
         ? `<table role="presentation" style="border-collapse:collapse;margin-top:12px">${rowsToHtml(answerRows)}</table>`
         : '',
       `<h3 style="margin:16px 0 4px">Source</h3><table role="presentation" style="border-collapse:collapse">${rowsToHtml(sourceRows)}</table>`,
+    ].join(''),
+  );
+  return { subject, text, html };
+}
+
+/**
+ * To a team lead when nobody in their team could take a lead: it waits in the team's queue, or it went
+ * to the fallback team. Says who is waiting, why nobody could take it, and where it is now.
+ */
+export function renderTeamWarning(
+  notification: Extract<Notification, { kind: 'team_warning' }>,
+  options: { config: LeadflowConfig; leadLinkBaseUrl: string },
+): RenderedEmail {
+  const { capture, assignment } = notification;
+  const name = displayName(capture.contact, capture.handles);
+  const teamName = (id: string) => options.config.teams.get(id)?.name ?? id;
+  const from = assignment.fallbackFrom?.[0];
+  const headline =
+    notification.warning === 'queued'
+      ? `Nobody available in ${teamName(assignment.teamId)}: a lead from ${name} is waiting`
+      : `Nobody available in ${teamName(from ?? assignment.teamId)}: a lead from ${name} went to ${teamName(assignment.teamId)}`;
+  const subject = headerText(`[${notification.warning === 'queued' ? 'Queued' : 'Fallback'}] ${headline}`);
+  const leadUrl = `${options.leadLinkBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(notification.leadId)}`;
+  const skipped = (assignment.candidates ?? []).filter((candidate) => !candidate.chosen);
+  const rows: Row[] = [
+    { label: 'Channel', value: CHANNEL_LABELS[capture.channel] },
+    { label: 'Captured at', value: capture.receivedAt },
+    ...(assignment.priority ? [{ label: 'Priority', value: assignment.priority }] : []),
+    ...skipped.map((candidate) => ({ label: candidate.managerId, value: candidate.why })),
+    { label: 'Why', value: assignment.reason },
+    { label: 'Lead id', value: notification.leadId },
+  ];
+  const text = [headline, '', rowsToText(rows), '', `Open the lead: ${leadUrl}`].join('\n');
+  const html = page(
+    'en',
+    subject,
+    [
+      `<h2 style="margin:0 0 12px">${escapeHtml(headline)}</h2>`,
+      `<p><a href="${escapeHtml(leadUrl)}">Open the lead</a></p>`,
+      `<table role="presentation" style="border-collapse:collapse">${rowsToHtml(rows)}</table>`,
     ].join(''),
   );
   return { subject, text, html };

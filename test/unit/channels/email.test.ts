@@ -13,11 +13,11 @@ import {
   parseInboundEmail,
   stripQuotedText,
 } from '@leadflow/core';
+import { naturalKey } from '@leadflow/door';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type SesEvent, type SesRecord, sesEventSchema } from '../../../functions/inbound-email/event';
 import { type InboundEmailDeps, receiveEmail } from '../../../functions/inbound-email/receive';
-import { naturalKey } from '../../../functions/ingest/accept';
 import { loadEvent } from '../../support/events';
 import { demoConfig, rawDemoConfig } from '../support';
 
@@ -182,9 +182,7 @@ describe('the team of the mailbox a message was delivered to', () => {
       ...sales,
       id: 'thai-desk',
       name: 'Thai desk',
-      managers: [
-        { id: 'somchai', name: 'Somchai', email: 'somchai@example.com', language: 'th', active: true },
-      ],
+      managers: [{ id: 'pim', name: 'Pim', email: 'pim@example.com', language: 'th', active: true }],
     });
     raw.channels.email = { ...raw.channels.email, recipients };
     const email = new LeadflowConfig(raw).channels.email;

@@ -1,4 +1,4 @@
-import { type ContactProfile, openConversation } from '@leadflow/aws';
+import type { ContactProfile } from '@leadflow/aws';
 import {
   type CaptureEvent,
   captureEventSchema,
@@ -8,6 +8,7 @@ import {
   escapeTwiml,
   MAX_BODY_BYTES,
   type Notification,
+  openConversation,
   parseTwilioForm,
   publicRequestUrl,
   renderManagerAlert,
@@ -548,18 +549,24 @@ describe("a call's lead", () => {
   const afterCall = profile({ [`call:${CallSid}`]: { leadId: 'sub-0', lastAt: status.receivedAt } });
 
   it('opens a lead for the first event of a missed call, even with an open phone conversation', () => {
-    expect(openConversation(config, status, profile({}))).toBeUndefined();
+    expect(openConversation({ config, capture: status, contact: profile({}) })).toBeUndefined();
     const open = profile({ [`phone:${caller}`]: { leadId: 'answered-lead', lastAt: NOW.toISOString() } });
-    expect(openConversation(config, status, open)).toBeUndefined();
+    expect(openConversation({ config, capture: status, contact: open })).toBeUndefined();
   });
 
   it('adds a recording that arrives after the status callback to the call’s own lead, urgent as it is', () => {
     const recording = voiceCapture(sample('voice-voicemail'), 3);
     expect(recording.urgent).toBe(true);
-    expect(openConversation(config, recording, afterCall)).toEqual({ leadId: 'sub-0' });
+    expect(openConversation({ config, capture: recording, contact: afterCall })).toEqual({ leadId: 'sub-0' });
     // However late: the recording belongs to its call, not to a window.
     const days = config.channels.conversationWindowMinutes * 2;
-    expect(openConversation(config, voiceCapture(sample('voice-voicemail'), days), afterCall)).toEqual({
+    expect(
+      openConversation({
+        config,
+        capture: voiceCapture(sample('voice-voicemail'), days),
+        contact: afterCall,
+      }),
+    ).toEqual({
       leadId: 'sub-0',
     });
   });
@@ -567,7 +574,7 @@ describe("a call's lead", () => {
   it('opens a new lead for a new missed call from the same number', () => {
     const sameNumber = voiceCapture({ ...sample('voice-missed-call'), From: caller }, 10);
     expect(sameNumber.conversationId).not.toBe(status.conversationId);
-    expect(openConversation(config, sameNumber, afterCall)).toBeUndefined();
+    expect(openConversation({ config, capture: sameNumber, contact: afterCall })).toBeUndefined();
   });
 
   it('lets an answered call continue the latest open lead of the phone or of a call, inside the window', () => {
@@ -586,18 +593,18 @@ describe("a call's lead", () => {
       [`phone:${caller}`]: { leadId: 'older-lead', lastAt: at(-60).toISOString() },
       [`call:${CallSid}`]: { leadId: 'sub-0', lastAt: status.receivedAt },
     });
-    expect(openConversation(config, callBack, both)).toEqual({ leadId: 'sub-0' });
-    expect(openConversation(config, callBack, afterCall)).toEqual({ leadId: 'sub-0' });
+    expect(openConversation({ config, capture: callBack, contact: both })).toEqual({ leadId: 'sub-0' });
+    expect(openConversation({ config, capture: callBack, contact: afterCall })).toEqual({ leadId: 'sub-0' });
     const lateCallBack = {
       ...callBack,
       receivedAt: at(config.channels.conversationWindowMinutes + 1).toISOString(),
     };
-    expect(openConversation(config, lateCallBack, afterCall)).toBeUndefined();
+    expect(openConversation({ config, capture: lateCallBack, contact: afterCall })).toBeUndefined();
   });
 
   it('never lets an SMS join a call’s lead', () => {
     const sms = capture(captureTwilioSms({ ...sample('sms-inbound'), From: caller }, context())).capture;
-    expect(openConversation(config, sms, afterCall)).toBeUndefined();
+    expect(openConversation({ config, capture: sms, contact: afterCall })).toBeUndefined();
   });
 
   it('alerts the late recording as "Voicemail from …" with its link, and the call itself as a missed call', () => {
