@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDocumentClient, peekCursor, readRoutingState } from '@leadflow/aws';
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient, keys, peekCursor, readRoutingState } from '@leadflow/aws';
 import { table } from '@leadflow/aws/resources';
 import {
   type CaptureEvent,
@@ -8,7 +10,8 @@ import {
   captureFormSubmission,
   channelSchema,
   identityKeys,
-  type LeadflowConfig,
+  LeadflowConfig,
+  LeadflowError,
   languageSchema,
   normalizeEmail,
   normalizePhone,
@@ -27,12 +30,16 @@ import { config as deployed } from '../config';
  */
 const { positionals, values } = parseArgs({
   allowPositionals: true,
+  strict: false,
   options: {
     at: { type: 'string' },
     table: { type: 'string' },
     endpoint: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    rules: { type: 'string' },
   },
-});
+}) as { positionals: string[]; values: Record<string, string | undefined> };
 
 const leadSchema = z.object({
   channel: channelSchema.default('web_form'),
@@ -122,21 +129,26 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function dryRun(): Promise<void> {
-  const at = values.at ? new Date(values.at) : new Date();
-  if (Number.isNaN(at.getTime())) throw new Error(`--at is not an ISO time: ${values.at}`);
-  const lead = leadSchema.parse(JSON.parse(await readStdin()));
-  const config = deployed;
-  const capture = captureOf(lead, config, at);
+/** Where the commands read: the local system by default, or a table on AWS with your credentials. */
+function tableClient(): { doc: DynamoDBDocumentClient; tableName: string } {
   const endpoint = values.endpoint ?? (values.table ? undefined : 'http://127.0.0.1:8000');
   const client = new DynamoDBClient(
     endpoint
       ? { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {},
   );
-  const doc = createDocumentClient(client);
-  const tableName = values.table ?? table.localName;
-  try {
+  return { doc: createDocumentClient(client), tableName: values.table ?? table.localName };
+}
+
+/** The dry-run's answer for one lead: what real routing would do now, read without writing anything. */
+export async function dryRunLead(
+  input: unknown,
+  options: { doc: DynamoDBDocumentClient; tableName: string; config: LeadflowConfig; at: Date },
+): Promise<Record<string, unknown>> {
+  const { doc, tableName, config, at } = options;
+  const lead = leadSchema.parse(input);
+  const capture = captureOf(lead, config, at);
+  {
     const state = await readRoutingState(
       doc,
       tableName,
@@ -151,48 +163,178 @@ async function dryRun(): Promise<void> {
       plan = planRoute({ capture, config, contact: state.contact, loads: state.loads, cursor, now: at });
     }
     if (plan.kind === 'needs_cursor') throw new Error('The plan kept asking for a cursor');
-    const out =
-      plan.kind === 'message'
-        ? {
-            outcome: 'message',
-            leadId: plan.leadId,
-            manager: plan.ownerId,
-            contactId: state.contactId ?? null,
-            reason: plan.assignment.reason,
-          }
-        : {
-            outcome: plan.assignment.kind === 'queued' ? 'queued' : 'lead',
-            rule: plan.decision.ruleId,
-            team: plan.assignment.teamId,
-            priority: plan.decision.priority,
-            score: plan.score,
-            tags: plan.decision.tags,
-            inBusinessHours: plan.decision.inBusinessHours ?? null,
-            manager: plan.assignment.kind === 'assigned' ? plan.assignment.managerId : null,
-            strategy: plan.record.strategy,
-            contactId: state.contactId ?? null,
-            candidates: plan.assignment.candidates.map(({ managerId, teamId, chosen, available, why }) => ({
-              managerId,
-              teamId,
-              chosen,
-              available,
-              why,
-            })),
-            reason: plan.assignment.reason,
-            rules: plan.decision.trace,
-            scoreReasons: plan.scoreReasons,
-            at: at.toISOString(),
-          };
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  } finally {
-    doc.destroy();
+    return plan.kind === 'message'
+      ? {
+          outcome: 'message',
+          leadId: plan.leadId,
+          manager: plan.ownerId,
+          contactId: state.contactId ?? null,
+          reason: plan.assignment.reason,
+        }
+      : {
+          outcome: plan.assignment.kind === 'queued' ? 'queued' : 'lead',
+          rule: plan.decision.ruleId,
+          team: plan.assignment.teamId,
+          priority: plan.decision.priority,
+          score: plan.score,
+          tags: plan.decision.tags,
+          inBusinessHours: plan.decision.inBusinessHours ?? null,
+          manager: plan.assignment.kind === 'assigned' ? plan.assignment.managerId : null,
+          strategy: plan.record.strategy,
+          contactId: state.contactId ?? null,
+          candidates: plan.assignment.candidates.map(({ managerId, teamId, chosen, available, why }) => ({
+            managerId,
+            teamId,
+            chosen,
+            available,
+            why,
+          })),
+          reason: plan.assignment.reason,
+          rules: plan.decision.trace,
+          scoreReasons: plan.scoreReasons,
+          at: at.toISOString(),
+        };
   }
 }
 
-const [command] = positionals;
-if (command === 'dry-run') {
-  await dryRun();
-} else {
-  console.error('usage: npm run -s routing -- dry-run [--at <ISO time>] [--table <name>] < lead.json');
-  process.exit(2);
+/** A lead as stored, with what replay needs. */
+interface StoredLead {
+  readonly leadId: string;
+  readonly teamId: string;
+  readonly ownerId?: string;
+  readonly capture: CaptureEvent;
+  readonly assignment?: { strategy?: string };
+}
+
+/** The leads captured in [from, to): each manager's and each team queue's index partition, never a scan. */
+async function leadsBetween(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  config: LeadflowConfig,
+  from: string,
+  to: string,
+): Promise<StoredLead[]> {
+  const partitions = [
+    ...[...config.managers.keys()].map((id) => keys.owner(id)),
+    ...[...config.teams.keys()].map((id) => keys.queue(id)),
+  ];
+  const leads: StoredLead[] = [];
+  for (const partition of partitions) {
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await doc.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: table.globalSecondaryIndexes[0]?.indexName ?? 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': partition, ':from': `LEAD#${from}`, ':to': `LEAD#${to}` },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) leads.push(item as unknown as StoredLead);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+  return leads.sort((a, b) => a.capture.receivedAt.localeCompare(b.capture.receivedAt));
+}
+
+/**
+ * Runs a proposed rule set over the leads captured in a period, through the same planner as the router,
+ * and counts per team and manager where they went and where they would go. Cursors start afresh per team,
+ * loads count only the replayed leads, and a lead that went to its contact's owner is replayed as a
+ * returning contact of that owner. Writes nothing.
+ */
+export async function replay(options: {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  config: LeadflowConfig;
+  rules: unknown;
+  from: string;
+  to: string;
+}): Promise<{ leads: number; rows: { team: string; manager: string; actual: number; proposed: number }[] }> {
+  const rulesInput = Array.isArray(options.rules) ? { rules: options.rules } : options.rules;
+  const proposal = new LeadflowConfig({ ...options.config.raw, routing: rulesInput });
+  const leads = await leadsBetween(options.doc, options.tableName, options.config, options.from, options.to);
+  const cursors = new Map<string, number>();
+  const loads: Record<string, { openLeads: number; lastAssignedAt?: string }> = {};
+  const counts = new Map<string, { team: string; manager: string; actual: number; proposed: number }>();
+  const count = (team: string, manager: string, field: 'actual' | 'proposed') => {
+    const key = `${team} ${manager}`;
+    const row = counts.get(key) ?? { team, manager, actual: 0, proposed: 0 };
+    row[field] += 1;
+    counts.set(key, row);
+  };
+  for (const lead of leads) {
+    count(lead.teamId, lead.ownerId ?? '(queue)', 'actual');
+    const contact =
+      lead.assignment?.strategy === 'sticky_owner' && lead.ownerId ? { ownerId: lead.ownerId } : undefined;
+    const now = new Date(lead.capture.receivedAt);
+    let cursor: { teamId: string; value: number } | undefined;
+    let plan = planRoute({ capture: lead.capture, config: proposal, contact, loads, now });
+    if (plan.kind === 'needs_cursor') {
+      const value = (cursors.get(plan.teamId) ?? 0) + 1;
+      cursors.set(plan.teamId, value);
+      cursor = { teamId: plan.teamId, value };
+      plan = planRoute({ capture: lead.capture, config: proposal, contact, loads, cursor, now });
+    }
+    if (plan.kind === 'lead') {
+      const manager = plan.assignment.kind === 'assigned' ? plan.assignment.managerId : '(queue)';
+      count(plan.assignment.teamId, manager, 'proposed');
+      if (plan.assignment.kind === 'assigned') {
+        loads[manager] = {
+          openLeads: (loads[manager]?.openLeads ?? 0) + 1,
+          lastAssignedAt: now.toISOString(),
+        };
+      }
+    }
+  }
+  const rows = [...counts.values()].sort((a, b) =>
+    `${a.team} ${a.manager}`.localeCompare(`${b.team} ${b.manager}`),
+  );
+  return { leads: leads.length, rows };
+}
+
+const USAGE = [
+  'usage: npm run -s routing -- dry-run [--at <ISO time>] [--table <name>] [--endpoint <url>] < lead.json',
+  '       npm run -s routing -- replay --from <date> --to <date> --rules <file> [--table <name>] [--endpoint <url>]',
+].join('\n');
+
+if (import.meta.main) {
+  const [command] = positionals;
+  const { doc, tableName } = tableClient();
+  try {
+    if (command === 'dry-run') {
+      const at = values.at ? new Date(values.at) : new Date();
+      if (Number.isNaN(at.getTime())) throw new Error(`--at is not an ISO time: ${values.at}`);
+      const out = await dryRunLead(JSON.parse(await readStdin()), { doc, tableName, config: deployed, at });
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else if (command === 'replay' && values.from && values.to && values.rules) {
+      const day = (value: string, end: boolean) =>
+        /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T${end ? '23:59:59.999' : '00:00:00.000'}Z` : value;
+      const result = await replay({
+        doc,
+        tableName,
+        config: deployed,
+        rules: JSON.parse(readFileSync(values.rules, 'utf8')),
+        from: day(values.from, false),
+        to: day(values.to, true),
+      });
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      console.error(USAGE);
+      process.exitCode = 2;
+    }
+  } catch (error) {
+    // A lead the door would refuse, or a bad rules file: say why, as the API would.
+    if (error instanceof LeadflowError || error instanceof z.ZodError || error instanceof SyntaxError) {
+      const fields =
+        error instanceof LeadflowError ? error.fields.map((f) => `\n  ${f.field}: ${f.message}`) : [];
+      console.error(
+        `${error instanceof z.ZodError ? z.prettifyError(error) : error.message}${fields.join('')}`,
+      );
+      process.exitCode = 2;
+    } else throw error;
+  } finally {
+    doc.destroy();
+  }
 }

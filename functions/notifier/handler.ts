@@ -12,6 +12,7 @@ import {
   createSesClient,
   readEnv,
   sendEmail,
+  tableConfigSource,
 } from '@leadflow/aws';
 import { type Notification, notificationSchema } from '@leadflow/core';
 import middy from '@middy/core';
@@ -21,10 +22,25 @@ import { composeNotification } from './compose';
 
 const logger = new Logger({ serviceName: 'notifier' });
 const metrics = new Metrics({ serviceName: 'notifier' });
-const settings = readEnv(['tableName', 'sesFromAddress', 'sesConfigurationSet', 'leadLinkBaseUrl']);
+const settings = readEnv([
+  'tableName',
+  'sesFromAddress',
+  'sesConfigurationSet',
+  'leadLinkBaseUrl',
+  'configCacheSeconds',
+]);
 const ses = createSesClient();
 const dynamo = createDynamoClient();
-const ledger = new AcknowledgementLedger(createDocumentClient(dynamo), settings.tableName);
+const doc = createDocumentClient(dynamo);
+const ledger = new AcknowledgementLedger(doc, settings.tableName);
+// Managers (their names and addresses) as changed at runtime: a manager added since the deploy gets alerts.
+const configSource = tableConfigSource({
+  doc,
+  tableName: settings.tableName,
+  bundled: config,
+  ttlSeconds: settings.configCacheSeconds,
+  onError: (error, serving) => logger.warn('Configuration not read; sending goes on', { serving, error }),
+});
 /** A form's default cap when the acknowledgement comes from a capture with no form (none do today). */
 const DEFAULT_DOMAIN_HOURLY_CAP = 30;
 
@@ -40,6 +56,7 @@ const idempotency = new IdempotencyConfig({
 /** Sends one notification at most once per notification id, however often the queue delivers it. */
 const send = makeIdempotent(
   async (notification: Notification): Promise<SendResult> => {
+    const config = await configSource.current();
     if (notification.kind === 'acknowledgement' && notification.capture.contact.email) {
       // The mail-relay guard: one per mailbox a day, a cap per recipient domain an hour, reserved first.
       const decision = await ledger.reserve({

@@ -9,6 +9,7 @@ import {
   enqueueNotifications,
   readEnv,
   routeCapture,
+  tableConfigSource,
 } from '@leadflow/aws';
 import { captureEventSchema } from '@leadflow/core';
 import middy from '@middy/core';
@@ -18,15 +19,22 @@ import { config } from '../../config';
 
 const logger = new Logger({ serviceName: 'router' });
 const metrics = new Metrics({ serviceName: 'router' });
-const settings = readEnv(['tableName', 'notificationsQueueUrl']);
+const settings = readEnv(['tableName', 'notificationsQueueUrl', 'configCacheSeconds']);
 const doc = createDocumentClient();
 const sqs = createSqsClient();
 const processor = new SqsFifoPartialProcessorAsync();
+// Teams, availability and rules as changed at runtime, re-read at most every CONFIG_CACHE_SECONDS.
+const configSource = tableConfigSource({
+  doc,
+  tableName: settings.tableName,
+  bundled: config,
+  ttlSeconds: settings.configCacheSeconds,
+  onError: (error, serving) => logger.warn('Configuration not read; routing goes on', { serving, error }),
+});
 
 const deps = {
   doc,
   tableName: settings.tableName,
-  config,
   newId: ulid,
   enqueueNotifications: (notifications: Parameters<typeof enqueueNotifications>[2]) =>
     enqueueNotifications(sqs, settings.notificationsQueueUrl, notifications),
@@ -35,7 +43,7 @@ const deps = {
 /** Routes one queued capture; a throw marks only this record (and its group) failed, for retry then DLQ. */
 export async function recordHandler(record: SQSRecord): Promise<void> {
   const capture = captureEventSchema.parse(JSON.parse(record.body));
-  const routed = await routeCapture(deps, capture);
+  const routed = await routeCapture({ ...deps, config: await configSource.current() }, capture);
   const lagMs = Date.now() - Date.parse(capture.receivedAt);
   metrics.addMetric(routed.createdNow ? 'LeadsRouted' : 'LeadsRedelivered', MetricUnit.Count, 1);
   metrics.addMetric('CaptureToRoutedLatency', MetricUnit.Milliseconds, lagMs);

@@ -26,6 +26,7 @@ const schemas = {
     )
     .pipe(z.array(z.enum(['x-forwarded-host', 'x-forwarded-proto']))),
   captchaVerifyUrl: z.url().optional(),
+  configCacheSeconds: z.coerce.number().int().nonnegative().max(300).default(10),
 } satisfies Record<EnvKey, z.ZodType>;
 
 type EnvOf<K extends EnvKey> = { [P in K]: z.infer<(typeof schemas)[P]> };

@@ -16,6 +16,11 @@
  * | rate window | RATE#<scope>#<client key>  | MIN#<window start, epoch s>|                 |                     |
  * | ack mailbox | ACK#MAILBOX#<hash>         | ACK                        |                 |                     |
  * | ack domain  | ACK#DOMAIN#<form>#<domain> | HOUR#<yyyy-mm-ddThh>       |                 |                     |
+ * | config      | CONFIG#routing             | CURRENT                    |                 |                     |
+ * | config hist | CONFIG#routing             | V#<version, 10 digits>     |                 |                     |
+ *
+ * The routing configuration (teams, managers, rules, scoring) lives in `CONFIG#routing`: `CURRENT` is the
+ * one routing reads, and every accepted change also writes its version as `V#…`, the change history.
  */
 export const keys = {
   submission: (idempotencyHash: string) => ({ pk: `SUB#${idempotencyHash}`, sk: 'SUB' }),
@@ -44,6 +49,14 @@ export const keys = {
   ackDomain: (formId: string, domain: string, hour: string) => ({
     pk: `ACK#DOMAIN#${formId}#${domain}`,
     sk: `HOUR#${hour}`,
+  }),
+  /**
+   * The runtime routing configuration: `CURRENT` without a version, else that version's history item
+   * (zero-padded, so the history sorts by version).
+   */
+  config: (version?: number) => ({
+    pk: 'CONFIG#routing',
+    sk: version === undefined ? 'CURRENT' : `V#${String(version).padStart(10, '0')}`,
   }),
 } as const;
 

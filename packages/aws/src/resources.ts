@@ -91,6 +91,8 @@ export const functions = {
   inboundEmail: { entry: 'functions/inbound-email/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
   /** Fed by the table's stream: re-queues every stored submission, in case ingest's own send failed. */
   outbox: { entry: 'functions/outbox/handler.ts', timeoutSeconds: 30, memoryMb: 256 },
+  /** On a schedule: assigns the leads waiting in each team's queue to managers who became available. */
+  dispatcher: { entry: 'functions/dispatcher/handler.ts', timeoutSeconds: 60, memoryMb: 256 },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionKey = keyof typeof functions;
@@ -178,6 +180,29 @@ export const streamEventSource = {
   onFailure: { localName: 'leadflow-outbox-dlq', retentionSeconds: 14 * DAY },
 } as const satisfies StreamEventSourceDefinition;
 
+export interface ScheduleDefinition {
+  readonly function: FunctionKey;
+  /** How often the function runs (an EventBridge rate on AWS, an interval locally). */
+  readonly everyMinutes: number;
+  /** Locally, also run once when the system starts (on AWS the first tick comes within the period). */
+  readonly runAtStart: boolean;
+}
+
+/**
+ * Functions run on a clock. The dispatcher drains the team queues every minute: a lead waiting because
+ * nobody was available is assigned when someone's working hours start or their out-of-office ends, with
+ * nobody touching anything (the admin command drains at once when it makes a manager available).
+ */
+export const schedules = [
+  { function: 'dispatcher', everyMinutes: 1, runAtStart: true },
+] as const satisfies readonly ScheduleDefinition[];
+
+/**
+ * Partition keys of the runtime routing configuration (keys.ts): the deploy-time seed may write only
+ * these.
+ */
+export const configLeadingKeys = ['CONFIG#*'] as const;
+
 export interface BucketDefinition {
   /** Name used locally; on AWS the CDK generates a physical name. */
   readonly localName: string;
@@ -229,6 +254,11 @@ export const env = {
   trustedProxyHeaders: 'TRUSTED_PROXY_HEADERS',
   /** Local and test only: a siteverify URL used for every CAPTCHA provider a form does not override. */
   captchaVerifyUrl: 'CAPTCHA_VERIFY_URL',
+  /**
+   * Seconds the router, notifier and dispatcher keep the runtime configuration before reading it again
+   * (default 10: a change takes effect within that); tests set 0.
+   */
+  configCacheSeconds: 'CONFIG_CACHE_SECONDS',
 } as const;
 
 /**

@@ -309,6 +309,11 @@ export class LeadflowConfig {
   readonly channels: ChannelsConfig;
   readonly routing: RoutingRules;
   readonly scoring: Scoring;
+  /**
+   * The configuration as it was given (validated), to derive a changed copy from: `new LeadflowConfig({
+   * ...config.raw, routing })`. The input, not the parsed output, so transforms apply once.
+   */
+  readonly raw: LeadflowConfigInput;
 
   constructor(input: unknown) {
     const parsed = leadflowConfigSchema.safeParse(input);
@@ -319,6 +324,7 @@ export class LeadflowConfig {
     this.channels = parsed.data.channels;
     this.routing = parsed.data.routing;
     this.scoring = parsed.data.scoring;
+    this.raw = structuredClone(input) as LeadflowConfigInput;
   }
 
   /** The team a manager belongs to. */

@@ -11,6 +11,7 @@ export * from './channels/meta';
 export * from './channels/telegram';
 export * from './channels/twilio';
 export * from './config';
+export * from './dequeue';
 export * from './errors';
 export * from './form';
 export * from './hours';

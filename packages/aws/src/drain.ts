@@ -1,0 +1,296 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  type Assignment,
+  assignmentSchema,
+  captureEventSchema,
+  type LeadflowConfig,
+  type Notification,
+  planDequeue,
+} from '@leadflow/core';
+import { z } from 'zod';
+import { getProfile, NOT_MERGING } from './contacts';
+import { keys } from './keys';
+import { nextCursor, readLoads } from './leads';
+import { table } from './resources';
+
+export interface DrainDeps {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly config: LeadflowConfig;
+  readonly enqueueNotifications: (notifications: readonly Notification[]) => Promise<void>;
+  readonly clock?: () => Date;
+  /** Leads looked at in one call at most; the rest wait for the next run. */
+  readonly maxLeads?: number;
+}
+
+export interface DequeuedLead {
+  readonly leadId: string;
+  readonly contactId: string;
+  readonly managerId: string;
+  readonly waitedSeconds: number;
+}
+
+export interface DrainResult {
+  readonly teamId: string;
+  readonly assigned: readonly DequeuedLead[];
+  /** `empty`: no lead waits; `nobody_available`: the oldest waiting lead still has nobody; `limit`: more next run. */
+  readonly stopped: 'empty' | 'nobody_available' | 'limit';
+  /** Why nobody could take the lead that stopped the drain. */
+  readonly reason?: string;
+}
+
+/** A lead as the queue's index returns it: what the dequeue plan and the alert need. */
+const queuedItemSchema = z.object({
+  pk: z.string(),
+  sk: z.string(),
+  leadId: z.string(),
+  contactId: z.string(),
+  teamId: z.string(),
+  ownerId: z.string().optional(),
+  queuedAt: z.string().optional(),
+  assignment: assignmentSchema,
+  capture: captureEventSchema,
+});
+type QueuedItem = z.infer<typeof queuedItemSchema>;
+
+const PAGE_SIZE = 25;
+const DEFAULT_MAX_LEADS = 200;
+/** Tries per lead when its contact changes under us (a new owner, a merge starting). */
+const ATTEMPTS_PER_LEAD = 3;
+
+/**
+ * Assigns the leads waiting in a team's queue (the `QUEUE#<team>` partition of gsi1, oldest first; never
+ * a scan) while someone can take them. For each lead the pure planner (`planDequeue` in core) picks the
+ * manager, drawing the team's cursor once when it asks; then one transaction, conditioned on the lead
+ * still waiting, gives the lead its owner, moves it to the owner's index partition, records the
+ * assignment and a `dequeued` timeline entry, counts the manager's load and, unless a substitute took it,
+ * sets the contact's owner. Then the owner's alert is queued, its id `<leadId>:dequeued:manager_alert`
+ * keeping it one email. Stops at the first lead nobody can take. Safe to run concurrently with itself and
+ * with the router: a lead another run took is skipped, and its drawn cursor value serves the next lead.
+ */
+export async function drainQueue(deps: DrainDeps, teamId: string): Promise<DrainResult> {
+  const maxLeads = deps.maxLeads ?? DEFAULT_MAX_LEADS;
+  const assigned: DequeuedLead[] = [];
+  // Drawn but not consumed by a committed assignment (another run took its lead): the next lead uses it.
+  const held = new Map<string, number>();
+  let seen = 0;
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page: QueryCommandOutput = await deps.doc.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        IndexName: table.globalSecondaryIndexes[0]?.indexName,
+        KeyConditionExpression: 'gsi1pk = :queue',
+        ExpressionAttributeValues: { ':queue': keys.queue(teamId) },
+        ScanIndexForward: true,
+        Limit: PAGE_SIZE,
+        ExclusiveStartKey,
+      }),
+    );
+    for (const raw of page.Items ?? []) {
+      if (seen >= maxLeads) return { teamId, assigned, stopped: 'limit' };
+      seen++;
+      const outcome = await dequeueOne(deps, teamId, queuedItemSchema.parse(raw), held);
+      if (outcome.kind === 'wait') {
+        return { teamId, assigned, stopped: 'nobody_available', reason: outcome.reason };
+      }
+      if (outcome.kind === 'assigned') assigned.push(outcome.lead);
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return { teamId, assigned, stopped: 'empty' };
+}
+
+type Outcome = { kind: 'assigned'; lead: DequeuedLead } | { kind: 'wait'; reason: string } | { kind: 'skipped' };
+
+/** Plans and commits one queued lead, re-reading it when a race was lost. */
+async function dequeueOne(
+  deps: DrainDeps,
+  teamId: string,
+  first: QueuedItem,
+  held: Map<string, number>,
+): Promise<Outcome> {
+  const { doc, tableName, config } = deps;
+  let item: QueuedItem | undefined = first;
+  for (let attempt = 1; item && attempt <= ATTEMPTS_PER_LEAD; attempt++) {
+    // The index is eventually consistent: a lead assigned a moment ago may still be listed.
+    if (item.ownerId !== undefined) return { kind: 'skipped' };
+    const profile = await getProfile(doc, tableName, item.contactId);
+    // Being merged: the merge moves the lead to the surviving contact, whose copy a later run finds.
+    if (!profile || profile.mergedInto || profile.mergingInto) return { kind: 'skipped' };
+    const now = (deps.clock ?? (() => new Date()))();
+    const loads = await readLoads(doc, tableName, [...config.managers.keys()]);
+    const input = {
+      config,
+      lead: { leadId: item.leadId, teamId: item.teamId, assignment: item.assignment, queuedAt: item.queuedAt },
+      contactOwnerId: profile.ownerId,
+      loads,
+      now,
+    };
+    let cursor: { teamId: string; value: number } | undefined;
+    let plan = planDequeue(input);
+    if (plan.kind === 'needs_cursor') {
+      let value = held.get(plan.teamId);
+      if (value === undefined) {
+        value = await nextCursor(doc, tableName, plan.teamId);
+        held.set(plan.teamId, value);
+      }
+      cursor = { teamId: plan.teamId, value };
+      plan = planDequeue({ ...input, cursor });
+    }
+    if (plan.kind === 'needs_cursor') throw new Error(`The dequeue plan of ${item.leadId} kept asking for a cursor`);
+    if (plan.kind === 'wait') return plan;
+
+    const committed = await commitDequeue(deps, teamId, item, plan.record, {
+      now,
+      previousOwner: profile.ownerId,
+      contactOwnerId: plan.contactOwnerId,
+      waitedSeconds: plan.waitedSeconds,
+    });
+    if (!committed) {
+      // Another run took the lead, or the contact changed (an owner set, a merge started): decide again.
+      item = await readQueued(deps, teamId, item);
+      continue;
+    }
+    if (cursor && plan.record.cursor === cursor.value) held.delete(cursor.teamId);
+    await deps.enqueueNotifications([
+      {
+        kind: 'manager_alert',
+        notificationId: `${item.leadId}:dequeued:manager_alert`,
+        leadId: item.leadId,
+        contactId: item.contactId,
+        capture: item.capture,
+        assignment: plan.record,
+        returning: Number((profile as { leadCount?: unknown }).leadCount ?? 1) > 1,
+      },
+    ]);
+    return {
+      kind: 'assigned',
+      lead: {
+        leadId: item.leadId,
+        contactId: item.contactId,
+        managerId: plan.managerId,
+        waitedSeconds: plan.waitedSeconds,
+      },
+    };
+  }
+  return { kind: 'skipped' };
+}
+
+/** The lead as it is now, if it still waits in this team's queue. */
+async function readQueued(deps: DrainDeps, teamId: string, item: QueuedItem): Promise<QueuedItem | undefined> {
+  const { Item } = await deps.doc.send(
+    new GetCommand({ TableName: deps.tableName, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
+  );
+  if (!Item || Item.ownerId !== undefined || Item.gsi1pk !== keys.queue(teamId)) return undefined;
+  return queuedItemSchema.parse(Item);
+}
+
+/** The dequeue transaction; false when one of its conditions lost a race. */
+async function commitDequeue(
+  deps: DrainDeps,
+  teamId: string,
+  item: QueuedItem,
+  record: Assignment,
+  write: { now: Date; previousOwner?: string | undefined; contactOwnerId: string; waitedSeconds: number },
+): Promise<boolean> {
+  const { doc, tableName } = deps;
+  const owner = record.ownerId as string;
+  const now = write.now.toISOString();
+  // A substitute takes the lead and the contact keeps its owner; otherwise the contact gets this owner.
+  const newOwner = write.contactOwnerId !== write.previousOwner;
+  const interactionId = `${item.leadId}:dequeued`;
+  try {
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: tableName,
+              Key: { pk: item.pk, sk: item.sk },
+              // The owner's index partition; gsi1sk (LEAD#<capturedAt>#<leadId>) keeps its place in time.
+              UpdateExpression:
+                'SET ownerId = :owner, gsi1pk = :ownerKey, assignment = :assignment, teamId = :team, dequeuedAt = :now REMOVE queuedAt',
+              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(ownerId) AND gsi1pk = :queue',
+              ExpressionAttributeValues: {
+                ':owner': owner,
+                ':ownerKey': keys.owner(owner),
+                ':assignment': record,
+                ':team': record.teamId,
+                ':now': now,
+                ':queue': keys.queue(teamId),
+              },
+            },
+          },
+          {
+            Put: {
+              TableName: tableName,
+              Item: {
+                ...keys.interaction(item.contactId, now, interactionId),
+                type: 'interaction',
+                interactionId,
+                leadId: item.leadId,
+                channel: 'system',
+                direction: 'internal',
+                occurredAt: now,
+                event: 'dequeued',
+                assignment: record,
+                waitedSeconds: write.waitedSeconds,
+                summary: `Lead ${item.leadId} assigned to ${owner} from ${teamId}'s queue. ${record.reason}`,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.managerLoad(owner),
+              UpdateExpression: 'SET managerId = :manager, lastAssignedAt = :now ADD openLeads :one',
+              ExpressionAttributeValues: { ':manager': owner, ':now': now, ':one': 1 },
+            },
+          },
+          {
+            Update: {
+              TableName: tableName,
+              Key: keys.contact(item.contactId),
+              UpdateExpression: `SET ${
+                newOwner ? 'ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), ' : ''
+              }updatedAt = :now`,
+              // The owner is still the one the plan was made with, and no merge has started.
+              ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${
+                write.previousOwner === undefined ? 'attribute_not_exists(ownerId)' : 'ownerId = :previousOwner'
+              }`,
+              ExpressionAttributeValues: {
+                ':now': now,
+                ...(write.previousOwner === undefined ? {} : { ':previousOwner': write.previousOwner }),
+                ...(newOwner
+                  ? {
+                      ':owner': write.contactOwnerId,
+                      ':ownerKey': keys.owner(write.contactOwnerId),
+                      ':contactSk': `CONTACT#${now}`,
+                    }
+                  : {}),
+              },
+            },
+          },
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (
+      error instanceof TransactionCanceledException &&
+      (error.CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed')
+    ) {
+      return false;
+    }
+    throw error;
+  }
+}
