@@ -14,12 +14,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { serve } from '@hono/node-server';
-import { ObjectStore } from '@leadflow/aws';
+import { ConfigStore, createDocumentClient, ObjectStore } from '@leadflow/aws';
 import {
   env,
   eventSources,
   functions,
   rawMailBucket,
+  schedules,
   streamEventSource,
   table,
 } from '@leadflow/aws/resources';
@@ -30,6 +31,7 @@ import { config } from '../config';
 import { SqsEventSource, type SqsHandler } from './event-source';
 import { lambdaContext } from './lambda-context';
 import { provisionQueues, provisionTable } from './provision';
+import { type ScheduledHandler, ScheduleSource } from './schedule-source';
 import { localSecrets } from './secrets';
 import { type InboundEmailHandler, startLocalSmtp } from './smtp';
 import { DynamoStreamSource, type StreamHandler } from './stream-source';
@@ -56,6 +58,8 @@ export interface LocalSystemOptions {
    * Unset: `RATE_LIMIT_PER_CLIENT` from the environment, else 60.
    */
   readonly rateLimitPerClient?: number;
+  /** Seconds the functions cache the runtime configuration (tests: 0). Unset: CONFIG_CACHE_SECONDS, else 10. */
+  readonly configCacheSeconds?: number;
   /** Called after every local Lambda invocation from a queue (the bench's breakdown). */
   readonly onBatch?: (summary: { functionName: string; records: number; failed: number; ms: number }) => void;
 }
@@ -169,6 +173,12 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     const queues = await provisionQueues(sqs, options.prefix ?? '');
     const bucketName = `${options.prefix ?? ''}${rawMailBucket.localName}`;
     await provisionBucket(s3, bucketName);
+    // Teams, managers and rules live in the table from now on; a restart with --persist keeps their changes.
+    await new ConfigStore(createDocumentClient(dynamoClient), tableName, config).seed({
+      by: 'npm start',
+      change: 'Seeded from config/leadflow.json',
+      at: new Date(),
+    });
 
     const handlerEnv: Record<string, string> = {
       ...endpointEnv,
@@ -184,7 +194,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         options.rateLimitPerClient ?? process.env[env.rateLimitPerClient] ?? DEFAULT_RATE_LIMIT_PER_CLIENT,
       ),
       // Passed through when set: proxy headers to trust (a tunnel in front of npm start), a siteverify stub.
-      ...passThrough(env.trustedProxyHeaders, env.captchaVerifyUrl),
+      ...passThrough(env.trustedProxyHeaders, env.captchaVerifyUrl, env.configCacheSeconds),
+      ...(options.configCacheSeconds === undefined
+        ? {}
+        : { [env.configCacheSeconds]: String(options.configCacheSeconds) }),
       // Local provider secrets (documented in the README); a real deployment reads a Secrets Manager secret.
       ...localSecrets(),
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
@@ -193,12 +206,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     };
     // Handlers read their settings at import, like a Lambda cold start: set them first.
     Object.assign(process.env, handlerEnv);
-    const [ingest, router, notifier, inboundEmail, outbox] = await Promise.all([
+    const [ingest, router, notifier, inboundEmail, outbox, dispatcher] = await Promise.all([
       import('../functions/ingest/handler'),
       import('../functions/router/handler'),
       import('../functions/notifier/handler'),
       import('../functions/inbound-email/handler'),
       import('../functions/outbox/handler'),
+      import('../functions/dispatcher/handler'),
     ]);
     const handlers: Record<keyof typeof functions, SqsHandler | undefined> = {
       ingest: undefined,
@@ -206,6 +220,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       notifier: notifier.handler as unknown as SqsHandler,
       inboundEmail: undefined,
       outbox: undefined,
+      dispatcher: undefined,
     };
 
     for (const source of eventSources) {
@@ -243,6 +258,18 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       onError: (error) => log(`[${streamEventSource.function}] ${describeError(error)}`),
     }).start();
     stops.push(() => outboxSource.stop());
+
+    // The schedules (the dispatcher draining the team queues), as EventBridge rules invoke them.
+    for (const definition of schedules) {
+      const source = new ScheduleSource({
+        definition,
+        handler: dispatcher.handler as unknown as ScheduledHandler,
+        timeoutSeconds: functions[definition.function].timeoutSeconds,
+        memoryMb: functions[definition.function].memoryMb,
+        onError: (error) => log(`[${definition.function}] ${describeError(error)}`),
+      }).start();
+      stops.push(() => source.stop());
+    }
 
     // Inbound email: accept mail for the configured recipients' domains, like an SES domain rule.
     const smtp = await startLocalSmtp({

@@ -268,6 +268,37 @@ describe('one customer across channels', () => {
     expect(later.merged).toBeUndefined();
   });
 
+  it('raises a lead’s score when a later message of its conversation scores higher, never lowers it', async () => {
+    const scored = new LeadflowConfig({
+      ...config.raw,
+      scoring: { channel: { telegram: 10 }, keywords: [{ keyword: 'quote', points: 30 }] },
+    });
+    const p = person('score');
+    const handles = { telegram: `tg-${p.emailKey}` };
+    const message = (minutes: number, text: string) =>
+      capture(
+        {},
+        {
+          channel: 'telegram',
+          sourceId: 'bot',
+          handles,
+          conversationId: `telegram:${handles.telegram}`,
+          message: text,
+          consent: false,
+          receivedAt: new Date(Date.parse('2026-11-20T09:00:00.000Z') + minutes * 60_000).toISOString(),
+        },
+      );
+    const first = await routeCapture({ ...deps(), config: scored }, message(0, 'hello'));
+    const scoreOf = async () =>
+      (await contactItems(first.contactId)).find((i) => i.type === 'lead' && i.leadId === first.leadId)
+        ?.score;
+    expect(await scoreOf()).toBe(10);
+    await routeCapture({ ...deps(), config: scored }, message(5, 'can I get a quote?'));
+    expect(await scoreOf()).toBe(40);
+    await routeCapture({ ...deps(), config: scored }, message(10, 'thanks'));
+    expect(await scoreOf()).toBe(40);
+  });
+
   it('adds messages of one conversation inside the window to the open lead, and opens a new lead after it', async () => {
     const p = person('conv');
     const handles = { telegram: `tg-${p.emailKey}` };

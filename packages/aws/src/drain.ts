@@ -108,7 +108,10 @@ export async function drainQueue(deps: DrainDeps, teamId: string): Promise<Drain
   return { teamId, assigned, stopped: 'empty' };
 }
 
-type Outcome = { kind: 'assigned'; lead: DequeuedLead } | { kind: 'wait'; reason: string } | { kind: 'skipped' };
+type Outcome =
+  | { kind: 'assigned'; lead: DequeuedLead }
+  | { kind: 'wait'; reason: string }
+  | { kind: 'skipped' };
 
 /** Plans and commits one queued lead, re-reading it when a race was lost. */
 async function dequeueOne(
@@ -129,7 +132,12 @@ async function dequeueOne(
     const loads = await readLoads(doc, tableName, [...config.managers.keys()]);
     const input = {
       config,
-      lead: { leadId: item.leadId, teamId: item.teamId, assignment: item.assignment, queuedAt: item.queuedAt },
+      lead: {
+        leadId: item.leadId,
+        teamId: item.teamId,
+        assignment: item.assignment,
+        queuedAt: item.queuedAt,
+      },
       contactOwnerId: profile.ownerId,
       loads,
       now,
@@ -145,7 +153,8 @@ async function dequeueOne(
       cursor = { teamId: plan.teamId, value };
       plan = planDequeue({ ...input, cursor });
     }
-    if (plan.kind === 'needs_cursor') throw new Error(`The dequeue plan of ${item.leadId} kept asking for a cursor`);
+    if (plan.kind === 'needs_cursor')
+      throw new Error(`The dequeue plan of ${item.leadId} kept asking for a cursor`);
     if (plan.kind === 'wait') return plan;
 
     const committed = await commitDequeue(deps, teamId, item, plan.record, {
@@ -185,7 +194,11 @@ async function dequeueOne(
 }
 
 /** The lead as it is now, if it still waits in this team's queue. */
-async function readQueued(deps: DrainDeps, teamId: string, item: QueuedItem): Promise<QueuedItem | undefined> {
+async function readQueued(
+  deps: DrainDeps,
+  teamId: string,
+  item: QueuedItem,
+): Promise<QueuedItem | undefined> {
   const { Item } = await deps.doc.send(
     new GetCommand({ TableName: deps.tableName, Key: { pk: item.pk, sk: item.sk }, ConsistentRead: true }),
   );
@@ -218,7 +231,8 @@ async function commitDequeue(
               // The owner's index partition; gsi1sk (LEAD#<capturedAt>#<leadId>) keeps its place in time.
               UpdateExpression:
                 'SET ownerId = :owner, gsi1pk = :ownerKey, assignment = :assignment, teamId = :team, dequeuedAt = :now REMOVE queuedAt',
-              ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(ownerId) AND gsi1pk = :queue',
+              ConditionExpression:
+                'attribute_exists(pk) AND attribute_not_exists(ownerId) AND gsi1pk = :queue',
               ExpressionAttributeValues: {
                 ':owner': owner,
                 ':ownerKey': keys.owner(owner),
@@ -261,11 +275,15 @@ async function commitDequeue(
               TableName: tableName,
               Key: keys.contact(item.contactId),
               UpdateExpression: `SET ${
-                newOwner ? 'ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), ' : ''
+                newOwner
+                  ? 'ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), '
+                  : ''
               }updatedAt = :now`,
               // The owner is still the one the plan was made with, and no merge has started.
               ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${
-                write.previousOwner === undefined ? 'attribute_not_exists(ownerId)' : 'ownerId = :previousOwner'
+                write.previousOwner === undefined
+                  ? 'attribute_not_exists(ownerId)'
+                  : 'ownerId = :previousOwner'
               }`,
               ExpressionAttributeValues: {
                 ':now': now,

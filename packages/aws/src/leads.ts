@@ -1,4 +1,4 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
@@ -110,6 +110,7 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
             mode: 'message' as const,
             leadId: plan.leadId,
             assignment: plan.assignment,
+            score: plan.score,
             acknowledge: false,
             notify: [{ kind: 'message_alert' as const }],
           }
@@ -162,6 +163,10 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
       : { kind: note.kind, notificationId: `${interactionId}:${note.kind}`, ...base },
   );
   await deps.enqueueNotifications(notifications);
+  // After the alert is on its way: a message that scores higher raises its lead's score.
+  if (createdNow && routed.mode === 'message' && routed.score !== undefined) {
+    await raiseScore(doc, tableName, contactId, routed.leadId, routed.score);
+  }
   return {
     leadId: routed.leadId,
     contactId,
@@ -230,6 +235,29 @@ function leadNotifications(config: LeadflowConfig, plan: LeadPlan): Notify[] {
   return notify;
 }
 
+/** Sets a lead's score to `score` if that is higher than the score it has (scores only go up). */
+async function raiseScore(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  contactId: string,
+  leadId: string,
+  score: number,
+): Promise<void> {
+  try {
+    await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.lead(contactId, leadId),
+        UpdateExpression: 'SET score = :score',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(score) OR score < :score)',
+        ExpressionAttributeValues: { ':score': score },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
 /** The managers' open-lead counts and last assignments, as maintained on write (never scanned). */
 export async function readLoads(
   doc: DynamoDBDocumentClient,
@@ -282,6 +310,8 @@ interface Routed {
   readonly assignment: Assignment;
   readonly acknowledge: boolean;
   readonly notify: readonly Notify[];
+  /** A message's own score (a new lead's score is on its assignment). */
+  readonly score?: number;
 }
 
 async function getInteraction(

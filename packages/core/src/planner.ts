@@ -34,6 +34,8 @@ export interface MessagePlan {
   readonly leadId: string;
   readonly ownerId: string;
   readonly assignment: Assignment;
+  /** This message's own score: the lead keeps the highest of its interactions' scores. */
+  readonly score: number;
 }
 
 /** A new lead: where the rules sent it, its score, who takes it (or the queue), and what to send. */
@@ -69,12 +71,19 @@ export function planRoute(input: PlanInput): RoutePlan {
   const owner = contact?.ownerId ? config.managers.get(contact.ownerId) : undefined;
   const activeOwner = owner?.active ? owner.id : undefined;
 
+  const { score, reasons: scoreReasons } = scoreCapture({
+    capture,
+    scoring: config.scoring,
+    previousLeadAt: contact?.lastLeadAt,
+    now,
+  });
   const open = activeOwner ? openConversation(input) : undefined;
   if (open && activeOwner) {
     return {
       kind: 'message',
       leadId: open.leadId,
       ownerId: activeOwner,
+      score,
       assignment: {
         ownerId: activeOwner,
         teamId: config.teamOf(activeOwner)?.id ?? capture.teamId,
@@ -85,12 +94,6 @@ export function planRoute(input: PlanInput): RoutePlan {
     };
   }
 
-  const { score, reasons: scoreReasons } = scoreCapture({
-    capture,
-    scoring: config.scoring,
-    previousLeadAt: contact?.lastLeadAt,
-    now,
-  });
   const decision = evaluateRules({
     routing: config.routing,
     capture,
