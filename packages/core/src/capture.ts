@@ -43,6 +43,12 @@ export type CallDetails = z.infer<typeof callSchema>;
 /** An inbound email's metadata; the text part goes in `message`. */
 export const emailDetailsSchema = z.object({
   messageId: z.string().min(1),
+  /**
+   * The sender's DMARC verdict as the receiving service judged it: `pass` (the From domain vouches for
+   * the sender), `fail` (anyone could have written this From: the alert says so), `none` (no policy to
+   * judge by, or no verdict). Absent on mail received before verdicts were kept.
+   */
+  dmarc: z.enum(['pass', 'fail', 'none']).optional(),
   subject: z.string().optional(),
   attachments: z
     .array(
@@ -88,6 +94,13 @@ export const captureEventSchema = z.object({
   externalId: z.string().optional(),
   /** Platform handles of the person, e.g. `{ telegram: '123456' }`. */
   handles: z.partialRecord(handleTypeSchema, z.string().min(1)).optional(),
+  /**
+   * The identity keys (as `identityKeys` spells them, e.g. `phone:+821012345678`) the provider vouches the
+   * sender controls: a caller ID, a wa_id, a platform id, a DMARC-passing sender. Every other identity of
+   * the capture is claimed. Absent on captures queued before provenance was recorded: `vouchedIdentities`
+   * reads those by channel.
+   */
+  verified: z.array(z.string().min(1).max(300)).max(10).optional(),
   /** The thread this message belongs to; messages within the window join the thread's open lead. */
   conversationId: z.string().optional(),
   call: callSchema.optional(),

@@ -15,6 +15,7 @@ export * from './dequeue';
 export * from './errors';
 export * from './form';
 export * from './hours';
+export * from './identity';
 export * from './normalize';
 export * from './notification';
 export * from './planner';

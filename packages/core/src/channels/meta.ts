@@ -257,6 +257,8 @@ function whatsAppCapture(
     message: clip(cleanText(describeWhatsApp(message)), MAX_MESSAGE, '…'),
     externalId: message.id,
     handles: { whatsapp: handle },
+    // The wa_id is the number WhatsApp verified when the sender registered.
+    verified: [`whatsapp:${handle}`, ...(phone?.ok ? [`phone:${phone.value}`] : [])],
     conversationId: `whatsapp:${waId}`,
   };
 }
@@ -334,6 +336,7 @@ function messagingEntry(
       message: clip(cleanText(text), MAX_MESSAGE, '…'),
       externalId: mid,
       handles: channel === 'messenger' ? { messenger: psid } : { instagram: psid },
+      verified: [`${channel}:${psid}`],
       conversationId: `${channel}:${psid}`,
     });
   }

@@ -107,6 +107,8 @@ export function telegramCapture(
     source: { utm: {} },
     externalId: String(update.update_id),
     handles: { telegram: String(from.id) },
+    // Telegram vouches for the sender's id, and for a number the sender shared as their own.
+    verified: [`telegram:${from.id}`, ...(phone ? [`phone:${phone}`] : [])],
     conversationId: `telegram:${message.chat.id}`,
   };
 }

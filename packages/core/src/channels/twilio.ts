@@ -318,6 +318,8 @@ export function captureTwilioVoice(params: TwilioParams, context: TelephonyCaptu
       channel: 'phone_call',
       sourceId: business || 'twilio',
       contact: { phone: person.value },
+      // Twilio's From is the caller ID the network delivered; the number we dialled vouches for nobody.
+      verified: outbound ? [] : [`phone:${person.value}`],
       message: callMessage(stage, call, voice.RecordingDuration),
       urgent: missed,
       // A missed (urgent) call opens a lead of its own, which the call's later events (a late voicemail)
@@ -398,6 +400,7 @@ export function captureTwilioSms(
       channel: 'sms',
       sourceId: business || 'twilio',
       contact: { phone: person.value },
+      verified: [`phone:${person.value}`],
       ...(message === '' ? {} : { message }),
       urgent: false,
       conversationId: `sms:${person.value}`,
