@@ -5,9 +5,12 @@ import {
   inboundEmailLeadingKeys,
   ingestLeadingKeys,
   queues as queueDefinitions,
+  schedules,
   streamEventSource,
 } from '@leadflow/aws/resources';
 import { Duration, Validations } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -48,6 +51,8 @@ export class Functions extends Construct {
   readonly inboundEmailDeadLetterQueue: Queue;
   /** Where the outbox's stream event source describes records it gave up on (their shard and sequence range). */
   readonly outboxDeadLetterQueue: Queue;
+  /** The EventBridge rules of the functions that run on a clock (resources.ts `schedules`). */
+  readonly schedules: Rule[];
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -61,10 +66,18 @@ export class Functions extends Construct {
     ingest.function.addEnvironment(env.rateLimitPerClient, String(rateLimitPerClient));
 
     const router = new LeadflowFunction(this, 'Router', { name: 'router' })
-      // Item reads and writes; Query and DeleteItem only to move a merged contact's timeline into the
-      // survivor's partition. Never Scan.
+      // Item reads (the runtime configuration among them; BatchGetItem for the managers' loads) and writes;
+      // Query and DeleteItem only to move a merged contact's timeline into the survivor's partition. Never Scan.
       .bindTable(storage, {
-        actions: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query', 'DeleteItem'],
+        actions: [
+          'GetItem',
+          'BatchGetItem',
+          'PutItem',
+          'UpdateItem',
+          'ConditionCheckItem',
+          'Query',
+          'DeleteItem',
+        ],
       })
       .bindQueueSender(queues.byKey.notifications.queue, env.notificationsQueueUrl);
 
@@ -140,7 +153,30 @@ export class Functions extends Construct {
         'on "*"; every other stream action is scoped to this table\'s stream, and the role has no item access.',
     });
 
-    this.byKey = { ingest, router, notifier, inboundEmail, outbox };
+    // Drains the team queues on a schedule: reads the configuration, the queue (the index only), contacts and
+    // loads; writes the lead, its timeline entry, the load and the cursor; queues the owner's alert.
+    const dispatcher = new LeadflowFunction(this, 'Dispatcher', { name: 'dispatcher' })
+      .bindTable(storage, { actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'] })
+      .bindIndexQuery(storage)
+      .bindQueueSender(queues.byKey.notifications.queue, env.notificationsQueueUrl);
+    // The next tick is the retry: a failed run is not repeated on top of it.
+    dispatcher.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+
+    this.byKey = { ingest, router, notifier, inboundEmail, outbox, dispatcher };
+
+    this.schedules = schedules.map(
+      (definition) =>
+        new Rule(this, `${definition.function[0]?.toUpperCase()}${definition.function.slice(1)}Schedule`, {
+          description: `Runs ${definition.function} every ${definition.everyMinutes} minute(s)`,
+          schedule: Schedule.rate(Duration.minutes(definition.everyMinutes)),
+          targets: [
+            new LambdaFunction(this.byKey[definition.function].function, {
+              retryAttempts: 0,
+              maxEventAge: Duration.minutes(definition.everyMinutes),
+            }),
+          ],
+        }),
+    );
 
     for (const source of eventSources) {
       const { fifo } = queueDefinitions[source.queue];

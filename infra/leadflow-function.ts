@@ -20,6 +20,7 @@ const METRICS_NAMESPACE = 'leadflow';
 /** Item-level DynamoDB actions; transactions are authorized per item by these same actions. */
 export type TableAction =
   | 'GetItem'
+  | 'BatchGetItem'
   | 'PutItem'
   | 'UpdateItem'
   | 'DeleteItem'
@@ -102,6 +103,14 @@ export class LeadflowFunction extends Construct {
           'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...access.leadingKeys] },
         },
       }),
+    );
+    return this;
+  }
+
+  /** Grants dynamodb:Query on the table's declared GSIs only (a team's queue, a manager's leads). */
+  bindIndexQuery(storage: Storage): this {
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [...storage.indexArns] }),
     );
     return this;
   }

@@ -8,6 +8,7 @@ import { Functions } from './functions';
 import { IngestHttpApi } from './http-api';
 import { InboundEmail } from './inbound-email';
 import { Queues } from './queues';
+import { RuntimeConfig } from './runtime-config';
 import { ChannelSecrets } from './secrets';
 import { Storage } from './storage';
 
@@ -25,11 +26,13 @@ export class LeadflowStack extends Stack {
   readonly inboundEmail: InboundEmail;
   readonly httpApi: IngestHttpApi;
   readonly alarms: Alarms;
+  readonly runtimeConfig: RuntimeConfig;
 
   constructor(scope: Construct, id: string, { config, ...props }: LeadflowStackProps) {
     super(scope, id, props);
 
     this.storage = new Storage(this, 'Storage');
+    this.runtimeConfig = new RuntimeConfig(this, 'RuntimeConfig', { storage: this.storage });
     this.queues = new Queues(this, 'Queues');
     this.email = new Email(this, 'Email', {
       domain: config.sesIdentityDomain,
@@ -112,6 +115,15 @@ export class LeadflowStack extends Stack {
     new CfnOutput(this, 'ActivateReceiptRuleSet', {
       description: 'Run once after the first deploy: one rule set is active per account and region',
       value: `aws ses set-active-receipt-rule-set --rule-set-name ${this.inboundEmail.ruleSetName} --region ${this.region}`,
+    });
+    // What the admin command needs on AWS: `npm run -s admin -- … --table <TableName> --queue-url <…>`.
+    new CfnOutput(this, 'TableName', {
+      description: 'The table: the runtime configuration, contacts and leads (admin --table)',
+      value: this.storage.table.tableName,
+    });
+    new CfnOutput(this, 'NotificationsQueueUrl', {
+      description: 'Where the admin command queues the alerts of the leads it assigns (admin --queue-url)',
+      value: this.queues.byKey.notifications.queue.queueUrl,
     });
     new CfnOutput(this, 'ChannelSecretsArn', {
       description: 'Put the provider webhook secrets here (JSON; see README, channel secrets)',

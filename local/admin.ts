@@ -11,8 +11,12 @@ import {
   type DrainResult,
   drainQueue,
   enqueueNotifications,
+  MergeAlreadyUndone,
+  MergeNotFound,
   type RoutingSection,
   readLoads,
+  UnmergeRefused,
+  unmergeContacts,
 } from '@leadflow/aws';
 import { queues, table } from '@leadflow/aws/resources';
 import { availabilityOf, type LeadflowConfig, routingRulesSchema } from '@leadflow/core';
@@ -140,11 +144,14 @@ function managerChange(now: Date): ManagerChange | undefined {
   const describe: string[] = [];
   let mayFree = false;
   const ooo = values['out-of-office-until'];
-  if (ooo !== undefined && values.back) throw new UsageError('Give --out-of-office-until or --back, not both');
+  if (ooo !== undefined && values.back)
+    throw new UsageError('Give --out-of-office-until or --back, not both');
   if (values.inactive && values.active) throw new UsageError('Give --inactive or --active, not both');
   if (ooo !== undefined) {
     if (!isoTime.safeParse(ooo).success) {
-      throw new UsageError(`--out-of-office-until takes an ISO time with an offset, e.g. 2026-12-01T09:00:00+09:00`);
+      throw new UsageError(
+        `--out-of-office-until takes an ISO time with an offset, e.g. 2026-12-01T09:00:00+09:00`,
+      );
     }
     if (Date.parse(ooo) <= now.getTime()) throw new UsageError(`${ooo} is not in the future: use --back`);
     steps.push((manager) => {
@@ -190,7 +197,10 @@ function managerChange(now: Date): ManagerChange | undefined {
     describe.push(`weight ${weight}`);
   }
   if (steps.length === 0) return undefined;
-  return { apply: (manager) => steps.forEach((step) => step(manager)), describe, mayFree };
+  const apply = (manager: Record<string, unknown>) => {
+    for (const step of steps) step(manager);
+  };
+  return { apply, describe, mayFree };
 }
 
 function parsed<T>(schema: z.ZodType<T>, value: unknown): T {
@@ -244,9 +254,12 @@ async function drain(where: Target, config: LeadflowConfig, teamIds: readonly st
 function describeDrain(result: DrainResult): string {
   const assigned = result.assigned.map((lead) => `${lead.leadId} → ${lead.managerId}`).join(', ');
   const head = `${result.teamId} queue: ${result.assigned.length} lead${result.assigned.length === 1 ? '' : 's'} assigned${assigned ? ` (${assigned})` : ''}`;
-  if (result.stopped === 'nobody_available') return `${head}; leads still wait: ${result.reason ?? 'nobody is available'}`;
-  if (result.stopped === 'limit') return `${head}; more wait for the next run`;
-  return `${head}; the queue is empty`;
+  const skipped = result.skipped > 0 ? `; ${result.skipped} passed over (being merged, or unreadable)` : '';
+  if (result.stopped === 'nobody_available') {
+    return `${head}${skipped}; leads still wait: ${result.reason ?? 'nobody is available'}`;
+  }
+  if (result.stopped === 'limit') return `${head}${skipped}; more wait for the next run`;
+  return `${head}${skipped}; ${result.skipped > 0 ? 'they wait for the next run' : 'the queue is empty'}`;
 }
 
 async function run(where: Target): Promise<void> {
@@ -300,13 +313,16 @@ async function run(where: Target): Promise<void> {
     } catch (error) {
       throw new UsageError(`${argument}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const { after } = await store.update((section, current) => {
-      // A bare array replaces the rules and keeps the default.
-      const routing = Array.isArray(file) ? { rules: file, default: current.config.routing.default } : file;
-      const checked = routingRulesSchema.safeParse(routing);
-      if (!checked.success) throw new UsageError(`${argument}:\n${z.prettifyError(checked.error)}`);
-      return { ...section, routing: routing as RoutingSection['routing'] };
-    }, meta(`rules from ${argument}`));
+    const { after } = await store.update(
+      (section, current) => {
+        // A bare array replaces the rules and keeps the default.
+        const routing = Array.isArray(file) ? { rules: file, default: current.config.routing.default } : file;
+        const checked = routingRulesSchema.safeParse(routing);
+        if (!checked.success) throw new UsageError(`${argument}:\n${z.prettifyError(checked.error)}`);
+        return { ...section, routing: routing as RoutingSection['routing'] };
+      },
+      meta(`rules from ${argument}`),
+    );
     console.log(
       `rules: ${after.config.routing.rules.length} rules from ${argument} (config version ${after.version})`,
     );
@@ -321,16 +337,23 @@ async function run(where: Target): Promise<void> {
   }
 
   if (command === 'unmerge' && argument) {
-    // Built elsewhere; looked up at run time so this command works as soon as the adapter exports it.
-    const adapters: Record<string, unknown> = await import('@leadflow/aws');
-    const unmerge = adapters.unmergeContacts;
-    if (typeof unmerge !== 'function') {
-      console.error('unmerge is not available in this version of leadflow');
-      process.exitCode = 2;
-      return;
+    try {
+      const result = await unmergeContacts(where.doc, where.tableName, argument);
+      console.log(
+        `unmerged ${result.mergeId}: contact ${result.loserId} is separate from ${result.survivorId} again ` +
+          `(${result.itemsMovedBack} items moved back, ${result.identitiesRestored} identities restored)`,
+      );
+    } catch (error) {
+      // Refusals say what to do; they are the operator's to act on, not failures of the command.
+      if (
+        error instanceof MergeNotFound ||
+        error instanceof MergeAlreadyUndone ||
+        error instanceof UnmergeRefused
+      ) {
+        throw new UsageError(error.message);
+      }
+      throw error;
     }
-    const result: unknown = await unmerge(where.doc, where.tableName, argument);
-    console.log(result === undefined ? `unmerged ${argument}` : JSON.stringify(result, null, 2));
     return;
   }
 
@@ -346,7 +369,9 @@ if (import.meta.main) {
       await run(where);
     } catch (error) {
       if (error instanceof UsageError || error instanceof ConfigInvalidError) {
-        console.error(error instanceof ConfigInvalidError ? `refused, nothing changed: ${error.message}` : error.message);
+        console.error(
+          error instanceof ConfigInvalidError ? `refused, nothing changed: ${error.message}` : error.message,
+        );
         process.exitCode = 2;
       } else {
         console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient, keys, peekCursor, readRoutingState } from '@leadflow/aws';
+import { ConfigStore, createDocumentClient, keys, peekCursor, readRoutingState } from '@leadflow/aws';
 import { table } from '@leadflow/aws/resources';
 import {
   type CaptureEvent,
@@ -306,7 +306,9 @@ if (import.meta.main) {
     if (command === 'dry-run') {
       const at = values.at ? new Date(values.at) : new Date();
       if (Number.isNaN(at.getTime())) throw new Error(`--at is not an ISO time: ${values.at}`);
-      const out = await dryRunLead(JSON.parse(await readStdin()), { doc, tableName, config: deployed, at });
+      // The configuration in force (runtime changes included), as the router reads it.
+      const { config } = await new ConfigStore(doc, tableName, deployed).get();
+      const out = await dryRunLead(JSON.parse(await readStdin()), { doc, tableName, config, at });
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else if (command === 'replay' && values.from && values.to && values.rules) {
       const day = (value: string, end: boolean) =>
@@ -314,7 +316,7 @@ if (import.meta.main) {
       const result = await replay({
         doc,
         tableName,
-        config: deployed,
+        config: (await new ConfigStore(doc, tableName, deployed).get()).config,
         rules: JSON.parse(readFileSync(values.rules, 'utf8')),
         from: day(values.from, false),
         to: day(values.to, true),

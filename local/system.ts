@@ -260,10 +260,15 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     stops.push(() => outboxSource.stop());
 
     // The schedules (the dispatcher draining the team queues), as EventBridge rules invoke them.
+    const scheduled: Partial<Record<keyof typeof functions, ScheduledHandler>> = {
+      dispatcher: dispatcher.handler as unknown as ScheduledHandler,
+    };
     for (const definition of schedules) {
+      const handler = scheduled[definition.function];
+      if (!handler) throw new Error(`No scheduled handler for ${definition.function}`);
       const source = new ScheduleSource({
         definition,
-        handler: dispatcher.handler as unknown as ScheduledHandler,
+        handler,
         timeoutSeconds: functions[definition.function].timeoutSeconds,
         memoryMb: functions[definition.function].memoryMb,
         onError: (error) => log(`[${definition.function}] ${describeError(error)}`),

@@ -48,8 +48,13 @@ export async function dispatch(): Promise<DrainResult[]> {
     try {
       const result = await drainQueue(deps, teamId);
       results.push(result);
+      if (result.unreadable.length > 0) {
+        logger.error('Queued items that are not leads were passed over', {
+          teamId,
+          items: result.unreadable,
+        });
+      }
       if (result.assigned.length > 0) {
-        metrics.addMetric('LeadsDequeued', MetricUnit.Count, result.assigned.length);
         logger.info('Queue drained', {
           teamId,
           assigned: result.assigned.map(({ leadId, managerId, waitedSeconds }) => ({
@@ -65,6 +70,12 @@ export async function dispatch(): Promise<DrainResult[]> {
       failures.push(error);
     }
   }
+  // Every run publishes the count, 0 included: a flat line is what a healthy quiet queue looks like.
+  metrics.addMetric(
+    'LeadsDequeued',
+    MetricUnit.Count,
+    results.reduce((sum, result) => sum + result.assigned.length, 0),
+  );
   if (failures.length > 0) throw new AggregateError(failures, `${failures.length} team queue(s) not drained`);
   return results;
 }

@@ -55,6 +55,7 @@ export async function receiveEmail(deps: InboundEmailDeps, record: SesRecord): P
     receivedAt: (deps.clock ?? (() => new Date()))(),
     recipients: receipt.recipients,
     deliveryId: sesMessageId,
+    dmarcVerdict: receipt.dmarcVerdict.status,
   });
   if (outcome.kind === 'ignored') return report({ sesMessageId, outcome: 'ignored', reason: outcome.reason });
 

@@ -4,7 +4,10 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, person, startTestSystem, type TestSystem } from '../support/system';
 
-// The acceptance scenario across channels: a text, then a form, then an email, from one person.
+// The acceptance scenario across channels: a text, then a form, then an email, from one person. The form
+// proves nothing about who typed the number (anyone could), so its email is not attached to the texter: it
+// makes a contact of its own, linked as a possible duplicate and owned by the same manager, and the email
+// from that address (DMARC passed) verifies it there. One owner hears of everything.
 let system: TestSystem;
 
 beforeAll(async () => {
@@ -23,12 +26,13 @@ async function contactOf(identity: string) {
     contactId,
     profile: own.find((item) => item.sk === 'PROFILE'),
     timeline: own.filter((item) => String(item.sk).startsWith('TL#') && item.channel !== 'system'),
+    duplicates: own.filter((item) => item.event === 'possible_duplicate'),
     leads: own.filter((item) => item.type === 'lead'),
   };
 }
 
 describe('one customer across channels', () => {
-  it('an SMS, then a form with that phone and an email, then an email from that address: one contact, one owner', async () => {
+  it('an SMS, then a form with that phone and an email, then an email from that address: two linked contacts, one owner', async () => {
     const p = person('omni');
     const token = system.env.TWILIO_AUTH_TOKEN ?? '';
     const url = `${system.urls.api}/v1/webhooks/twilio/sms`;
@@ -66,7 +70,20 @@ describe('one customer across channels', () => {
       }),
     });
     expect(form.status).toBe(202);
-    await eventually(async () => expect((await contactOf(`phone:${p.e164}`)).timeline).toHaveLength(2));
+    const byForm = await eventually(async () => {
+      const state = await contactOf(`email:${p.emailKey}`);
+      expect(state.timeline).toHaveLength(1);
+      return state;
+    });
+    expect(byForm.contactId).not.toBe(afterSms.contactId);
+    expect(byForm.profile).toMatchObject({
+      duplicateOf: afterSms.contactId,
+      ownerId: afterSms.profile?.ownerId,
+    });
+    const texter = await contactOf(`phone:${p.e164}`);
+    expect(texter.timeline).toHaveLength(1);
+    expect(texter.profile?.identities).toEqual(new Set([`phone:${p.e164}`]));
+    expect(texter.duplicates.map((item) => item.possibleDuplicate)).toEqual([byForm.contactId]);
 
     const { hostname, port } = new URL(system.urls.smtp);
     const smtp = nodemailer.createTransport({
@@ -89,16 +106,24 @@ describe('one customer across channels', () => {
 
     const final = await eventually(async () => {
       const state = await contactOf(`email:${p.emailKey}`);
-      expect(state.timeline).toHaveLength(3);
+      expect(state.timeline).toHaveLength(2);
       return state;
     });
-    expect(final.contactId).toBe(afterSms.contactId);
-    expect((await contactOf(`phone:${p.e164}`)).contactId).toBe(final.contactId);
-    expect(final.timeline.map((item) => item.channel).sort()).toEqual(['email', 'sms', 'web_form']);
-    const owners = new Set([final.profile?.ownerId, ...final.leads.map((lead) => lead.ownerId)]);
-    expect(owners.size).toBe(1);
+    // The mail lands on the form's contact, and its DMARC-passing sender now vouches for the address.
+    expect(final.contactId).toBe(byForm.contactId);
+    expect(final.profile?.verifiedIdentities).toEqual(new Set([`email:${p.emailKey}`]));
     const ordered = [...final.timeline].sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
-    expect(ordered.map((item) => item.channel)).toEqual(['sms', 'web_form', 'email']);
+    expect(ordered.map((item) => item.channel)).toEqual(['web_form', 'email']);
+    const texterAfter = await contactOf(`phone:${p.e164}`);
+    expect(texterAfter.contactId).toBe(afterSms.contactId);
+    expect(texterAfter.timeline.map((item) => item.channel)).toEqual(['sms']);
+    const owners = new Set(
+      [texterAfter, final].flatMap((state) => [
+        state.profile?.ownerId,
+        ...state.leads.map((lead) => lead.ownerId),
+      ]),
+    );
+    expect(owners.size).toBe(1);
 
     // Every alert went to that one owner.
     const owner = [...owners][0] as string;

@@ -386,7 +386,9 @@ describe('Twilio SMS end to end', () => {
     await expectNothingNew(`phone:${sender.e164}`, 'sms', sender.e164);
   });
 
-  it('makes one contact of a person who texts and then sends a form with the same phone and an email', async () => {
+  // A public form proves nothing about who typed the number: the email it brings is not attached to the
+  // person who texted (that was a takeover). It gets its own contact, linked and with the same owner.
+  it('does not attach a form’s email to a person who texted: a linked contact with the same owner', async () => {
     const lead = person('sms-form');
     const sms = twilioSample('sms-inbound', lead.e164);
     expect((await postTwilio('/v1/webhooks/twilio/sms', sms)).status).toBe(200);
@@ -402,11 +404,17 @@ describe('Twilio SMS end to end', () => {
       const byEmail = items.find((item) => item.pk === `IDENT#email:${lead.emailKey}`);
       const byPhone = items.find((item) => item.pk === `IDENT#phone:${lead.e164}`);
       expect(byEmail?.contactId).toBeDefined();
-      expect(byEmail?.contactId).toBe(texted.contactId);
-      expect(byPhone?.contactId).toBe(texted.contactId);
-      expect(
-        items.filter((item) => item.type === 'contact' && item.contactId === texted.contactId),
-      ).toHaveLength(1);
+      expect(byEmail?.contactId).not.toBe(texted.contactId);
+      expect(byEmail?.provenance).toBe('claimed');
+      expect(byPhone).toMatchObject({ contactId: texted.contactId, provenance: 'verified' });
+      const profile = (id: unknown) =>
+        items.find((item) => item.pk === `CONTACT#${id}` && item.sk === 'PROFILE');
+      const [texter, linked] = [profile(texted.contactId), profile(byEmail?.contactId)];
+      expect(texter?.identities).toEqual(new Set([`phone:${lead.e164}`]));
+      expect(texter?.possibleDuplicates).toEqual(new Set([byEmail?.contactId]));
+      expect(linked).toMatchObject({ duplicateOf: texted.contactId, ownerId: texter?.ownerId });
+      const leads = items.filter((item) => item.type === 'lead' && item.contactId === byEmail?.contactId);
+      expect(leads.map((item) => item.ownerId)).toEqual([texter?.ownerId]);
     });
   });
 });

@@ -26,8 +26,8 @@ const queueArn = (key: 'leads' | 'notifications') => ({
   'Fn::GetAtt': [logicalId(stack.queues.byKey[key].queue), 'Arn'],
 });
 
-type FunctionName = 'ingest' | 'router' | 'notifier' | 'inboundEmail';
-const ALL: readonly FunctionName[] = ['ingest', 'router', 'notifier', 'inboundEmail'];
+type FunctionName = 'ingest' | 'router' | 'notifier' | 'inboundEmail' | 'dispatcher';
+const ALL: readonly FunctionName[] = ['ingest', 'router', 'notifier', 'inboundEmail', 'dispatcher'];
 
 function statements(fn: FunctionName): PolicyStatementJson[] {
   return statementsOf(template, logicalId(stack.functions.byKey[fn].role));
@@ -59,13 +59,16 @@ describe('every function role', () => {
     }
   });
 
-  it.each(['ingest', 'router', 'notifier'] as const)('%s cannot read raw mail', (fn) => {
+  it.each(['ingest', 'router', 'notifier', 'dispatcher'] as const)('%s cannot read raw mail', (fn) => {
     expect(serviceActions(fn, 's3')).toEqual([]);
   });
 
-  it.each(['router', 'notifier', 'inboundEmail'] as const)('%s cannot read the channel secrets', (fn) => {
-    expect(serviceActions(fn, 'secretsmanager')).toEqual([]);
-  });
+  it.each(['router', 'notifier', 'inboundEmail', 'dispatcher'] as const)(
+    '%s cannot read the channel secrets',
+    (fn) => {
+      expect(serviceActions(fn, 'secretsmanager')).toEqual([]);
+    },
+  );
 
   it.each(ALL)('%s may write only to its own log group', (fn) => {
     expect(statements(fn)).toContainEqual(
@@ -250,6 +253,8 @@ describe('router', () => {
       Effect: 'Allow',
       Action: [
         'dynamodb:GetItem',
+        // The managers' loads are read in one BatchGetItem, which IAM authorizes as its own action.
+        'dynamodb:BatchGetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'dynamodb:ConditionCheckItem',

@@ -238,8 +238,13 @@ describe('outbox stream event source', () => {
 });
 
 describe('functions', () => {
-  it('creates one function per definition in resources.ts and nothing else', () => {
-    template.resourceCountIs('AWS::Lambda::Function', functionKeys.length);
+  it('creates one function per definition in resources.ts, and the provider that seeds the configuration', () => {
+    // The provider is the AwsCustomResource singleton (infra/runtime-config.ts), on its own role and logs.
+    template.resourceCountIs('AWS::Lambda::Function', functionKeys.length + 1);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Role: { 'Fn::GetAtt': [logicalId(stack.runtimeConfig.role), 'Arn'] },
+      LoggingConfig: { LogGroup: { Ref: logicalId(stack.runtimeConfig.logGroup) } },
+    });
   });
 
   it.each(functionKeys)('%s runs nodejs24.x on arm64 with the declared timeout and memory', (key) => {
@@ -278,6 +283,7 @@ describe('functions', () => {
     ['notifier', [env.tableName, env.sesFromAddress, env.sesConfigurationSet, env.leadLinkBaseUrl]],
     ['inboundEmail', [env.tableName, env.leadsQueueUrl, env.rawMailBucket, env.rawMailPrefix]],
     ['outbox', [env.leadsQueueUrl]],
+    ['dispatcher', [env.tableName, env.notificationsQueueUrl]],
   ] as const)('%s gets exactly the app variables it reads', (key, names) => {
     const variables = resource(functionId(key)).Properties.Environment as {
       Variables: Record<string, unknown>;

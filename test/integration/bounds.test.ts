@@ -95,6 +95,44 @@ function form(contact: CaptureEvent['contact'], minute: number): CaptureEvent {
   };
 }
 
+/** A Telegram message; a contact with a phone is one the user shared as their own (both verified). */
+function telegram(contact: CaptureEvent['contact'], telegramId: string, minute: number): CaptureEvent {
+  return {
+    ...form(contact, minute),
+    channel: 'telegram',
+    sourceId: 'bot',
+    message: contact.phone ? '[contact]' : 'hello',
+    handles: { telegram: telegramId },
+    verified: [`telegram:${telegramId}`, ...(contact.phone ? [`phone:${contact.phone}`] : [])],
+    conversationId: `telegram:${telegramId}`,
+  };
+}
+
+/** A text from a number: Twilio's From is a verified caller ID. */
+function sms(phone: string, minute: number): CaptureEvent {
+  return {
+    ...form({ phone }, minute),
+    channel: 'sms',
+    sourceId: '+15550001111',
+    message: 'hi',
+    verified: [`phone:${phone}`],
+    conversationId: `sms:${phone}`,
+  };
+}
+
+/** A WhatsApp message: the wa_id and its number, both verified. */
+function whatsapp(phone: string, minute: number): CaptureEvent {
+  return {
+    ...form({ phone }, minute),
+    channel: 'whatsapp',
+    sourceId: '106540352242922',
+    message: 'hi',
+    handles: { whatsapp: phone },
+    verified: [`whatsapp:${phone}`, `phone:${phone}`],
+    conversationId: `whatsapp:${phone.slice(1)}`,
+  };
+}
+
 async function profileOf(contactId: string): Promise<ContactProfile> {
   const profile = await getProfile(system.doc, system.tableName, contactId);
   if (!profile) throw new Error(`No contact ${contactId}`);
@@ -264,23 +302,24 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
   });
 
   it('keeps a merge of two full contacts within the bounds, with every identity still finding the survivor', async () => {
-    const a = person('mergeA');
     const b = person('mergeB');
     const tag = randomUUID().slice(0, 8);
-    // The older contact survives (both have an owner).
-    const first = await routeCapture(deps(), form({ email: a.email, emailKey: a.emailKey }, 0));
-    const second = await routeCapture(deps(), form({ phone: b.e164 }, 1));
-    await fill(first.contactId, `email:${a.emailKey}`, `a-${tag}`, 0);
+    const telegramId = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
+    // The older contact survives (both have an owner). Both know the person by verified identities: a
+    // Telegram id, a caller ID.
+    const first = await routeCapture(deps(), telegram({}, telegramId, 0));
+    const second = await routeCapture(deps(), sms(b.e164, 1));
+    await fill(first.contactId, `telegram:${telegramId}`, `a-${tag}`, 0);
     await fill(second.contactId, `phone:${b.e164}`, `b-${tag}`, 10);
-    // B is full: one more visitor is claimed for it but not listed.
-    const unlisted = `chat:b-${tag}-extra`;
-    await routeCapture(deps(), chat({ phone: b.e164 }, `b-${tag}-extra`, `b-${tag}-extra`, 200));
+    // B is full: one more identity (the WhatsApp id of its number) is claimed for it but not listed.
+    const unlisted = `whatsapp:${b.e164}`;
+    await routeCapture(deps(), whatsapp(b.e164, 200));
     expect((await profileOf(second.contactId)).identities?.has(unlisted)).toBe(false);
-    // The extra chat retired B's oldest conversation (b-0) to make room for its own.
+    // The WhatsApp message retired B's oldest conversation (b-0) to make room for its own.
 
-    // One capture proves A and B are one person.
+    // One capture proves A and B are one person: the Telegram user shares B's number as their own.
     const sent: Notification[] = [];
-    const both = form({ email: a.email, emailKey: a.emailKey, phone: b.e164 }, 300);
+    const both = telegram({ phone: b.e164 }, telegramId, 300);
     const routed = await routeCapture(deps(sent), both);
     expect(routed.contactId).toBe(first.contactId);
     expect(routed.merged?.mergedIds).toEqual([second.contactId]);
@@ -288,17 +327,17 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
 
     const survivor = await profileOf(first.contactId);
     expect(survivor.identities?.size).toBe(MAX_IDENTITIES);
-    expect(survivor.emails?.size).toBe(1);
+    expect(survivor.emails).toBeUndefined();
     expect(survivor.phones).toBeUndefined();
     // Of both contacts' conversations (A's at minutes 0-49, B's at 11-59 and 200) the newest stay open:
     // A's older ones are retired, B's older ones not carried over.
     const open = survivor.conversations ?? {};
     expect(Object.keys(open)).toHaveLength(MAX_OPEN_CONVERSATIONS);
-    expect(open[`chat:w1:b-${tag}-extra`]).toBeDefined();
+    expect(open[`whatsapp:${b.e164.slice(1)}`]).toBeDefined();
     expect(sizeOf(survivor)).toBeLessThan(30_000);
 
     const entries = await systemEntries(first.contactId);
-    const merge = entries.find((entry) => entry.interactionId === `merge-${second.contactId}`);
+    const merge = entries.find((entry) => entry.interactionId === routed.merged?.mergeIds[0]);
     const record = merge?.merge as { retiredConversations: string[]; droppedConversations: string[] };
     const minuteOf = (id: string) => Number(id.split('-').pop()) + (id.startsWith(`chat:w1:b-`) ? 10 : 0);
     const oldestKept = Math.min(
@@ -330,7 +369,9 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
     for (const identity of [...(await listed(second.contactId)), unlisted]) {
       expect(items.find((item) => item.pk === `IDENT#${identity}`)?.contactId).toBe(first.contactId);
     }
-    const byVisitor = await routeCapture(deps(), chat({}, `b-${tag}-extra`, `later-${tag}`, 400));
+    const byWhatsApp = await routeCapture(deps(), whatsapp(b.e164, 400));
+    expect(byWhatsApp.contactId).toBe(first.contactId);
+    const byVisitor = await routeCapture(deps(), chat({}, `b-${tag}-3`, `later-${tag}`, 400));
     expect(byVisitor.contactId).toBe(first.contactId);
   }, 120_000);
 });

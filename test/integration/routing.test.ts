@@ -223,34 +223,50 @@ describe('one customer across channels', () => {
     return (await system.items()).filter((i) => i.pk === `CONTACT#${contactId}`);
   }
 
+  // One capture proves it only with verified evidence: a Telegram user shares as their own the number
+  // that texted before. (A form carrying both identities proved it before provenance; it no longer does.)
   it('merges two contacts that one capture proves to be the same person, keeping the owner and timeline', async () => {
     const p = person('merge');
     const sms = await routeCapture(
       deps(),
       capture(
         { phone: p.e164 },
-        { channel: 'sms', sourceId: '+15550001111', message: 'hi', conversationId: `sms:${p.e164}` },
+        {
+          channel: 'sms',
+          sourceId: '+15550001111',
+          message: 'hi',
+          conversationId: `sms:${p.e164}`,
+          verified: [`phone:${p.e164}`],
+        },
       ),
     );
-    const form = await routeCapture(deps(), capture({ name: p.name, email: p.email, emailKey: p.emailKey }));
-    expect(form.contactId).not.toBe(sms.contactId);
+    const telegramId = String(Date.now() + Math.floor(Math.random() * 1e6));
+    const telegram = (contact: CaptureEvent['contact'], message: string) =>
+      capture(contact, {
+        channel: 'telegram',
+        sourceId: 'bot',
+        handles: { telegram: telegramId },
+        verified: [`telegram:${telegramId}`, ...(contact.phone ? [`phone:${contact.phone}`] : [])],
+        conversationId: `telegram:${telegramId}`,
+        message,
+        consent: false,
+      });
+    const chat = await routeCapture(deps(), telegram({ name: p.name }, 'hello'));
+    expect(chat.contactId).not.toBe(sms.contactId);
 
-    const both = await routeCapture(
-      deps(),
-      capture({ name: p.name, email: p.email, emailKey: p.emailKey, phone: p.e164 }),
-    );
-    expect(both.merged?.mergedIds).toHaveLength(1);
+    const both = await routeCapture(deps(), telegram({ name: p.name, phone: p.e164 }, '[contact]'));
+    expect(both.merged?.mergedIds).toEqual([chat.contactId]);
     const survivor = both.contactId;
     // The older contact with an owner survives: here the SMS contact, created first.
     expect(survivor).toBe(sms.contactId);
     expect(both.assignment).toMatchObject({ strategy: 'sticky_owner', ownerId: sms.assignment.ownerId });
 
     const items = await system.items();
-    expect(items.find((i) => i.pk === `IDENT#email:${p.emailKey}`)?.contactId).toBe(survivor);
+    expect(items.find((i) => i.pk === `IDENT#telegram:${telegramId}`)?.contactId).toBe(survivor);
     expect(items.find((i) => i.pk === `IDENT#phone:${p.e164}`)?.contactId).toBe(survivor);
-    const loser = items.find((i) => i.pk === `CONTACT#${form.contactId}` && i.sk === 'PROFILE');
+    const loser = items.find((i) => i.pk === `CONTACT#${chat.contactId}` && i.sk === 'PROFILE');
     expect(loser?.mergedInto).toBe(survivor);
-    expect(items.filter((i) => i.pk === `CONTACT#${form.contactId}` && i.sk !== 'PROFILE')).toHaveLength(0);
+    expect(items.filter((i) => i.pk === `CONTACT#${chat.contactId}` && i.sk !== 'PROFILE')).toHaveLength(0);
 
     const own = await contactItems(survivor);
     const timeline = own.filter((i) => String(i.sk).startsWith('TL#'));
@@ -260,10 +276,11 @@ describe('one customer across channels', () => {
       own.filter((i) => i.type === 'lead').every((lead) => lead.ownerId === sms.assignment.ownerId),
     ).toBe(true);
     const profile = own.find((i) => i.sk === 'PROFILE');
-    expect(profile?.identities).toEqual(new Set([`email:${p.emailKey}`, `phone:${p.e164}`]));
+    expect(profile?.identities).toEqual(new Set([`telegram:${telegramId}`, `phone:${p.e164}`]));
+    expect(profile?.verifiedIdentities).toEqual(new Set([`telegram:${telegramId}`, `phone:${p.e164}`]));
 
     // The next capture by either identity goes straight to the survivor.
-    const later = await routeCapture(deps(), capture({ email: p.email, emailKey: p.emailKey }));
+    const later = await routeCapture(deps(), telegram({}, 'still there?'));
     expect(later.contactId).toBe(survivor);
     expect(later.merged).toBeUndefined();
   });
@@ -412,9 +429,22 @@ describe('merge fences', () => {
 
   it('never merges two contacts into each other when routers race', async () => {
     const p = person('cycle');
-    await routeCapture(deps(), capture({ phone: p.e164 }, { channel: 'sms', message: 'a' }));
-    await routeCapture(deps(), capture({ email: p.email, emailKey: p.emailKey }));
-    const both = () => capture({ email: p.email, emailKey: p.emailKey, phone: p.e164 });
+    const telegramId = String(Date.now() + Math.floor(Math.random() * 1e6));
+    const telegram = (contact: CaptureEvent['contact']) =>
+      capture(contact, {
+        channel: 'telegram',
+        sourceId: 'bot',
+        handles: { telegram: telegramId },
+        verified: [`telegram:${telegramId}`, ...(contact.phone ? [`phone:${contact.phone}`] : [])],
+        consent: false,
+      });
+    await routeCapture(
+      deps(),
+      capture({ phone: p.e164 }, { channel: 'sms', message: 'a', verified: [`phone:${p.e164}`] }),
+    );
+    await routeCapture(deps(), telegram({}));
+    // A Telegram user shares the number as their own, twice at once: verified evidence, raced.
+    const both = () => telegram({ phone: p.e164 });
     const results = await Promise.allSettled([routeCapture(deps(), both()), routeCapture(deps(), both())]);
     const routed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     expect(routed.length).toBeGreaterThanOrEqual(1);
@@ -425,7 +455,7 @@ describe('merge fences', () => {
     );
     const live = profiles.filter((i) => !i.mergedInto && !i.mergingInto);
     expect(live).toHaveLength(1);
-    expect(items.find((i) => i.pk === `IDENT#email:${p.emailKey}`)?.contactId).toBe(live[0]?.contactId);
+    expect(items.find((i) => i.pk === `IDENT#telegram:${telegramId}`)?.contactId).toBe(live[0]?.contactId);
   });
 });
 

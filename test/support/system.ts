@@ -28,11 +28,15 @@ export interface TestSystem extends LocalSystem {
 }
 
 /** Starts the real local system (DynamoDB Local, fauxqs, SES local, handlers) on free ports. */
-export async function startTestSystem(options: { rateLimitPerClient?: number } = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  options: { rateLimitPerClient?: number; configCacheSeconds?: number } = {},
+): Promise<TestSystem> {
   const system = await startLocalSystem({
     port: 0,
     // Tests post many leads from one address; the hardening tests turn the limit on themselves.
     rateLimitPerClient: options.rateLimitPerClient ?? 0,
+    // A test that changes the runtime configuration sets 0, so the next lead sees the change.
+    ...(options.configCacheSeconds === undefined ? {} : { configCacheSeconds: options.configCacheSeconds }),
     pollWaitSeconds: 1,
     prefix: `t${randomUUID().slice(0, 8)}-`,
   });

@@ -159,7 +159,7 @@ export class ConfigStore {
       );
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
+      if (isCancelledBy(error, 'ConditionalCheckFailed')) return false;
       throw error;
     }
   }
@@ -231,7 +231,9 @@ export class ConfigStore {
         }),
       );
     } catch (error) {
-      if (isConditionFailure(error)) throw new ConfigVersionConflictError(expectedVersion, { cause: error });
+      if (isCancelledBy(error, 'ConditionalCheckFailed', 'TransactionConflict')) {
+        throw new ConfigVersionConflictError(expectedVersion, { cause: error });
+      }
       throw error;
     }
     return {
@@ -261,6 +263,8 @@ export class ConfigStore {
         return { before, after };
       } catch (error) {
         if (!(error instanceof ConfigVersionConflictError) || attempt >= attempts) throw error;
+        // Concurrent writers spread out, so they do not all collide again.
+        await new Promise((done) => setTimeout(done, Math.random() * 25 * attempt));
       }
     }
   }
@@ -295,11 +299,14 @@ export class ConfigStore {
   }
 }
 
-/** A transaction cancelled because a condition failed (not throttling, not a conflict in flight). */
-function isConditionFailure(error: unknown): boolean {
+/**
+ * A transaction cancelled for one of these reasons: `ConditionalCheckFailed` (a condition lost a race) or
+ * `TransactionConflict` (another transaction on the same item was in flight), not throttling or errors.
+ */
+export function isCancelledBy(error: unknown, ...codes: readonly string[]): boolean {
   return (
     error instanceof TransactionCanceledException &&
-    (error.CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed')
+    (error.CancellationReasons ?? []).some((reason) => codes.includes(reason.Code ?? ''))
   );
 }
 

@@ -1,4 +1,3 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -15,6 +14,7 @@ import {
   planDequeue,
 } from '@leadflow/core';
 import { z } from 'zod';
+import { isCancelledBy } from './config-store';
 import { getProfile, NOT_MERGING } from './contacts';
 import { keys } from './keys';
 import { nextCursor, readLoads } from './leads';
@@ -40,7 +40,14 @@ export interface DequeuedLead {
 export interface DrainResult {
   readonly teamId: string;
   readonly assigned: readonly DequeuedLead[];
-  /** `empty`: no lead waits; `nobody_available`: the oldest waiting lead still has nobody; `limit`: more next run. */
+  /**
+   * Leads passed over this time: being merged (the survivor's copy comes next time), taken by another run
+   * meanwhile, or unreadable (logged by the caller from `unreadable`).
+   */
+  readonly skipped: number;
+  /** Ids of queued items that are not leads as this code writes them; they never block the queue. */
+  readonly unreadable: readonly string[];
+  /** `empty`: the end of the queue was reached; `nobody_available`: a lead still has nobody; `limit`: more next run. */
   readonly stopped: 'empty' | 'nobody_available' | 'limit';
   /** Why nobody could take the lead that stopped the drain. */
   readonly reason?: string;
@@ -78,6 +85,16 @@ const ATTEMPTS_PER_LEAD = 3;
 export async function drainQueue(deps: DrainDeps, teamId: string): Promise<DrainResult> {
   const maxLeads = deps.maxLeads ?? DEFAULT_MAX_LEADS;
   const assigned: DequeuedLead[] = [];
+  const unreadable: string[] = [];
+  let skipped = 0;
+  const result = (stopped: DrainResult['stopped'], reason?: string): DrainResult => ({
+    teamId,
+    assigned,
+    skipped,
+    unreadable,
+    stopped,
+    ...(reason === undefined ? {} : { reason }),
+  });
   // Drawn but not consumed by a committed assignment (another run took its lead): the next lead uses it.
   const held = new Map<string, number>();
   let seen = 0;
@@ -95,17 +112,23 @@ export async function drainQueue(deps: DrainDeps, teamId: string): Promise<Drain
       }),
     );
     for (const raw of page.Items ?? []) {
-      if (seen >= maxLeads) return { teamId, assigned, stopped: 'limit' };
+      if (seen >= maxLeads) return result('limit');
       seen++;
-      const outcome = await dequeueOne(deps, teamId, queuedItemSchema.parse(raw), held);
-      if (outcome.kind === 'wait') {
-        return { teamId, assigned, stopped: 'nobody_available', reason: outcome.reason };
+      const item = queuedItemSchema.safeParse(raw);
+      if (!item.success) {
+        // One malformed item must not hold every lead behind it.
+        unreadable.push(`${String(raw.pk)}/${String(raw.sk)}`);
+        skipped++;
+        continue;
       }
+      const outcome = await dequeueOne(deps, teamId, item.data, held);
+      if (outcome.kind === 'wait') return result('nobody_available', outcome.reason);
       if (outcome.kind === 'assigned') assigned.push(outcome.lead);
+      else skipped++;
     }
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
-  return { teamId, assigned, stopped: 'empty' };
+  return result('empty');
 }
 
 type Outcome =
@@ -303,12 +326,8 @@ async function commitDequeue(
     );
     return true;
   } catch (error) {
-    if (
-      error instanceof TransactionCanceledException &&
-      (error.CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed')
-    ) {
-      return false;
-    }
+    // A condition lost a race, or a router was writing the same load or contact at that moment.
+    if (isCancelledBy(error, 'ConditionalCheckFailed', 'TransactionConflict')) return false;
     throw error;
   }
 }

@@ -16,6 +16,7 @@
  * | rate window | RATE#<scope>#<client key>  | MIN#<window start, epoch s>|                 |                     |
  * | ack mailbox | ACK#MAILBOX#<hash>         | ACK                        |                 |                     |
  * | ack domain  | ACK#DOMAIN#<form>#<domain> | HOUR#<yyyy-mm-ddThh>       |                 |                     |
+ * | merge       | MERGE#<mergeId>            | RECORD                     |                 |                     |
  * | config      | CONFIG#routing             | CURRENT                    |                 |                     |
  * | config hist | CONFIG#routing             | V#<version, 10 digits>     |                 |                     |
  *
@@ -43,6 +44,8 @@ export const keys = {
     pk: `RATE#${scope}#${client}`,
     sk: `MIN#${windowStart}`,
   }),
+  /** What one merge of two contacts moved, so it can be undone. */
+  merge: (mergeId: string) => ({ pk: `MERGE#${mergeId}`, sk: 'RECORD' as const }),
   /** The last acknowledgement sent to a mailbox (hashed: the key names no address). */
   ackMailbox: (mailboxHash: string) => ({ pk: `ACK#MAILBOX#${mailboxHash}`, sk: 'ACK' }),
   /** Acknowledgements one form sent to one recipient domain in one hour. */

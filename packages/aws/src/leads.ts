@@ -21,6 +21,7 @@ import {
   planConversationWrite,
   planRoute,
   type RoutePlan,
+  vouchedIdentities,
 } from '@leadflow/core';
 import {
   type ContactProfile,
@@ -83,6 +84,7 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
       now,
       interactionId,
       occurredAt: capture.receivedAt,
+      verified: vouchedIdentities(capture),
     }),
     readLoads(doc, tableName, [...config.managers.keys()]),
   ]);
@@ -294,7 +296,14 @@ async function write(transaction: () => Promise<void>): Promise<boolean> {
     await transaction();
     return true;
   } catch (error) {
-    if (error instanceof TransactionCanceledException && isConditionalConflict(error)) return false;
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    if (isConditionalConflict(error)) return false;
+    // Another transaction held one of the items (the same contact, routed by two groups at once): a short,
+    // jittered pause, then the caller re-reads and tries again rather than waiting out the visibility timeout.
+    if (error.CancellationReasons?.some((reason) => reason.Code === 'TransactionConflict')) {
+      await new Promise((done) => setTimeout(done, 5 + Math.random() * 20));
+      return false;
+    }
     throw error;
   }
 }
@@ -565,26 +574,29 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
             },
           },
         },
-        // The manager's open leads, counted on write for least-loaded assignment and capacity.
-        ...(ownerId
-          ? [
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: keys.managerLoad(ownerId),
-                  UpdateExpression: 'SET managerId = :manager, lastAssignedAt = :now ADD openLeads :one',
-                  ExpressionAttributeValues: { ':manager': ownerId, ':now': now, ':one': 1 },
-                },
-              },
-            ]
-          : []),
         ...conversation.entries.map((Item) => ({ Put: { TableName: tableName, Item } })),
       ],
     }),
   );
-  // Outside the transaction: every lead of a channel and day touches this one item, and in a transaction
-  // concurrent routers would cancel each other (TransactionConflict). A crash right here undercounts by one.
-  await countDaily(doc, tableName, capture, 'leads');
+  // Outside the transaction, both: every lead of a channel and day touches the daily counter, and every lead
+  // of a manager their load, so in the transaction concurrent routers would cancel each other
+  // (TransactionConflict) and hold the person's FIFO group back. A crash right here undercounts by one.
+  await Promise.all([
+    countDaily(doc, tableName, capture, 'leads'),
+    ...(ownerId ? [countLoad(doc, tableName, ownerId, now)] : []),
+  ]);
+}
+
+/** A manager's open leads, counted on write for least-loaded assignment and capacity; never scanned. */
+async function countLoad(doc: DynamoDBDocumentClient, tableName: string, managerId: string, now: string) {
+  await doc.send(
+    new UpdateCommand({
+      TableName: tableName,
+      Key: keys.managerLoad(managerId),
+      UpdateExpression: 'SET managerId = :manager, lastAssignedAt = :now ADD openLeads :one',
+      ExpressionAttributeValues: { ':manager': managerId, ':now': now, ':one': 1 },
+    }),
+  );
 }
 
 /**

@@ -189,14 +189,20 @@ export function planIdentities(input: IdentityInput): IdentityPlan {
     }
     losers = losers.sort(compare);
   } else {
-    // Claimed only: the contact made for these claims next to another one (a redelivery, or the same
-    // person again) is where they live; else the one the strongest identity finds.
-    primary =
-      matched.find((id) => {
-        const of = contactOf(id).duplicateOf;
-        return of !== undefined && of !== id && matched.includes(of);
-      }) ??
-      (matched[0] as string);
+    // Claimed only: a contact made for these claims next to another one (a redelivery, or the same
+    // person again) is where they live, the last made of a chain of such; else the one the strongest
+    // identity finds.
+    const depth = (id: string): number => {
+      let steps = 0;
+      for (let of = contactOf(id).duplicateOf; of !== undefined && matched.includes(of); steps++) {
+        if (steps >= matched.length) break; // a cycle: never written, but never loop on one
+        of = contactOf(of).duplicateOf;
+      }
+      return steps;
+    };
+    const depths = matched.map(depth);
+    const deepest = Math.max(...depths);
+    primary = matched[depths.indexOf(deepest)] as string;
   }
   const viaVerified = verifiedMatches.length > 0;
   const landing = new Set([primary, ...losers]);

@@ -112,6 +112,10 @@ export function renderManagerAlert(
     ...(capture.contact.email
       ? [{ label: 'Email', value: capture.contact.email, href: `mailto:${capture.contact.email}` }]
       : []),
+    // Still a lead, but the From may be forged: whoever answers must not take it for the customer's.
+    ...(capture.email?.dmarc === 'fail'
+      ? [{ label: 'Sender', value: 'unverified: the message failed DMARC, so anyone could have sent it' }]
+      : []),
     ...(capture.contact.phone
       ? [
           {

@@ -130,6 +130,7 @@ describe('parsing and mapping Meta deliveries', () => {
       source: { utm: {} },
       externalId: 'wamid.HBgLNjY4MTIzNDU2NzgVAgASGBQzQUVCMEY2QjFGMDQ2RTU4QjA1NwA=',
       handles: { whatsapp: '+66812345678' },
+      verified: ['whatsapp:+66812345678', 'phone:+66812345678'],
       conversationId: 'whatsapp:66812345678',
     });
     expect(captureEventSchema.parse(capture)).toBeTruthy();

@@ -74,6 +74,7 @@ describe('parsing and mapping Telegram updates', () => {
       source: { utm: {} },
       externalId: '727311841',
       handles: { telegram: '5123456789' },
+      verified: ['telegram:5123456789'],
       conversationId: 'telegram:5123456789',
     });
     expect(captureEventSchema.safeParse(capture).success).toBe(true);

@@ -64,6 +64,8 @@ export interface InboundEmailContext {
   readonly recipients: readonly string[];
   /** The delivery's own id (SES `mail.messageId`): the natural key of a message without a Message-ID. */
   readonly deliveryId: string;
+  /** SES `receipt.dmarcVerdict.status` (PASS, FAIL, GRAY, PROCESSING_FAILED), when the receiver judged. */
+  readonly dmarcVerdict?: string | undefined;
 }
 
 /**
@@ -87,6 +89,11 @@ export async function captureInboundEmail(
   if (ours.has(email.value.key)) return { kind: 'ignored', reason: 'own_mailbox' };
 
   const contact: CaptureEvent['contact'] = { email: email.value.address, emailKey: email.value.key };
+  const dmarc = dmarcOf(context.dmarcVerdict);
+  // DMARC vouches for the From domain only: a Reply-To (a relay's visitor) is whatever the writer typed.
+  const from = parsed.from ? normalizeEmail(parsed.from.address) : undefined;
+  const fromSender = from?.ok === true && from.value.key === email.value.key;
+  const verified = dmarc === 'pass' && fromSender ? [`email:${email.value.key}`] : [];
   const name = mailbox.name ? normalizeName(mailbox.name) : undefined;
   if (name?.ok && name.value.toLowerCase() !== email.value.key) contact.name = name.value;
 
@@ -104,6 +111,7 @@ export async function captureInboundEmail(
       receivedAt: context.receivedAt.toISOString(),
       language: context.source.language,
       contact,
+      verified,
       ...(parsed.text ? { message: parsed.text } : {}),
       consent: false,
       urgent: false,
@@ -113,11 +121,19 @@ export async function captureInboundEmail(
       conversationId: `email:${threadRoot}`,
       email: {
         messageId,
+        ...(dmarc ? { dmarc } : {}),
         ...(parsed.subject ? { subject: parsed.subject } : {}),
         attachments: [...parsed.attachments],
       },
     },
   };
+}
+
+/** The capture's reading of an SES DMARC verdict; undefined when the receiver gave none. */
+function dmarcOf(verdict: string | undefined): 'pass' | 'fail' | 'none' | undefined {
+  if (verdict === undefined) return undefined;
+  const status = verdict.toUpperCase();
+  return status === 'PASS' ? 'pass' : status === 'FAIL' ? 'fail' : 'none';
 }
 
 /** Reads a raw message: sender, Reply-To, subject, the stripped text, attachments and threading headers. */
