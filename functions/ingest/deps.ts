@@ -27,7 +27,7 @@ export interface IngestDeps extends DoorDeps {
   /** Verifies a CAPTCHA token with the provider's siteverify API. */
   readonly verifyCaptcha?: (input: CaptchaCheck) => Promise<CaptchaVerdict>;
   /** Counts a refused request per form (or widget) and day: `rate_limited`, `captcha_failed`… */
-  readonly countRefused?: (scope: string, reason: string) => Promise<void>;
+  readonly countRefused?: (endpoint: PublicEndpoint, reason: string) => Promise<void>;
   /** Request headers named here (lowercase, e.g. `x-forwarded-host`) are trusted from a proxy we run. */
   readonly trustedProxyHeaders?: readonly string[];
   /** Called once per outcome, for metrics and PII-free logs. */
@@ -66,4 +66,10 @@ export interface CaptchaCheck {
   readonly remoteIp?: string | undefined;
   /** Turnstile: the same verification retried (a double submit) gets the same answer. */
   readonly idempotencyKey?: string | undefined;
+}
+
+/** A public endpoint anyone may post to: a form or a chat widget. */
+export interface PublicEndpoint {
+  readonly kind: 'form' | 'chat';
+  readonly id: string;
 }

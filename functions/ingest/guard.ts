@@ -28,16 +28,11 @@ export async function limitClient(
   const client = clientKey(deps.clientAddress?.(c)) ?? 'unknown';
   const result = await deps.rateLimit({ scope: `${endpoint.kind}:${endpoint.id}`, client, limit });
   if (result.allowed) return;
-  await deps.countRefused?.(statsScope(endpoint), 'rateLimited');
+  await deps.countRefused?.({ kind: endpoint.kind, id: endpoint.id }, 'rateLimited');
   throw new TooManyRequestsError(
     `Too many requests from this address to this ${endpoint.kind === 'form' ? 'form' : 'chat'}: at most ${limit} a minute.`,
     result.retryAfterSeconds,
   );
-}
-
-/** The daily counters' dimension of a form or widget, beside the honeypot count. */
-export function statsScope(endpoint: { kind: 'form' | 'chat'; id: string }): string {
-  return endpoint.kind === 'form' ? `FORM#${endpoint.id}` : `WIDGET#${endpoint.id}`;
 }
 
 /**

@@ -52,7 +52,7 @@ export const app = createIngestApp({
   clientAddress: platformClientAddress,
   rateLimitPerClient: settings.rateLimitPerClient,
   rateLimit: (input) => limiter.check(input),
-  countRefused: (scope, reason) => limiter.countRefused(scope, reason),
+  countRefused: (endpoint, reason) => limiter.countRefused(endpoint, reason),
   verifyCaptcha: (input) => verifyCaptcha(input, { defaultVerifyUrl: settings.captchaVerifyUrl }),
   observe: (event) => {
     metrics.addMetric(`Ingest_${event.outcome}`, MetricUnit.Count, 1);

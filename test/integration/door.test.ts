@@ -44,9 +44,10 @@ describe('RateLimiter on DynamoDB Local', () => {
   });
 
   it('counts refusals per form and day', async () => {
-    const scope = `FORM#${randomUUID()}`;
-    await limiter.countRefused(scope, 'rateLimited', AT);
-    await limiter.countRefused(scope, 'rateLimited', AT);
+    const formId = randomUUID();
+    const scope = `FORM#${formId}`;
+    await limiter.countRefused({ kind: 'form', id: formId }, 'rateLimited', AT);
+    await limiter.countRefused({ kind: 'form', id: formId }, 'rateLimited', AT);
     const items = await system.items();
     expect(items.find((item) => item.pk === `STATS#${scope}`)).toMatchObject({
       sk: 'DAY#2026-12-01',

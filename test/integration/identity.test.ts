@@ -18,7 +18,12 @@ import {
   UnmergeRefused,
   unmergeContacts,
 } from '@leadflow/aws';
-import { type CaptureEvent, LeadflowConfig, type Notification } from '@leadflow/core';
+import {
+  type CaptureEvent,
+  LeadflowConfig,
+  MAX_POSSIBLE_DUPLICATES,
+  type Notification,
+} from '@leadflow/core';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { person, startTestSystem, type TestSystem } from '../support/system';
@@ -244,6 +249,30 @@ describe('the public-form takeover', () => {
     const next = await routeCapture(deps(), form({ email: mallory, emailKey: mallory, phone: p.e164 }));
     expect(next.contactId).toBe(routed.contactId);
     expect((await profileOf(call.contactId)).identities).toEqual(new Set([`phone:${p.e164}`]));
+  });
+
+  it('keeps a customer’s list of possible duplicates bounded however many forms carry its number', async () => {
+    const p = person('bounded');
+    const call = await routeCapture(deps(), sms(p.e164));
+    const full = new Set(Array.from({ length: MAX_POSSIBLE_DUPLICATES }, () => ulid()));
+    await system.doc.send(
+      new UpdateCommand({
+        TableName: system.tableName,
+        Key: { pk: `CONTACT#${call.contactId}`, sk: 'PROFILE' },
+        UpdateExpression: 'SET possibleDuplicates = :full',
+        ExpressionAttributeValues: { ':full': full },
+      }),
+    );
+    const address = `spam.${randomUUID().slice(0, 8)}@example.net`;
+    const routed = await routeCapture(deps(), form({ email: address, emailKey: address, phone: p.e164 }));
+    expect(routed.contactId).not.toBe(call.contactId);
+    expect((await profileOf(call.contactId)).possibleDuplicates).toEqual(full);
+    expect((await profileOf(routed.contactId)).duplicateOf).toBe(call.contactId);
+    // The link is still on the customer's timeline.
+    const entries = (await partition(`CONTACT#${call.contactId}`)).filter(
+      (i) => i.event === 'possible_duplicate',
+    );
+    expect(entries.map((i) => i.possibleDuplicate)).toEqual([routed.contactId]);
   });
 
   it('links, never merges, two customers whose identities one form carries', async () => {

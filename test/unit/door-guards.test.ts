@@ -108,8 +108,8 @@ function harness(options: { rateLimitPerClient?: number } = {}) {
       windows.set(key, hits + 1);
       return { allowed: true, retryAfterSeconds: 0 };
     },
-    countRefused: async (scope, reason) => {
-      refused.push(`${scope} ${reason}`);
+    countRefused: async (endpoint, reason) => {
+      refused.push(`${endpoint.kind === 'form' ? 'FORM' : 'WIDGET'}#${endpoint.id} ${reason}`);
     },
     verifyCaptcha: (input) => verifyCaptcha(input, { defaultVerifyUrl: siteverifyUrl }),
     observe: (event) => outcomes.push(event),

@@ -14,7 +14,7 @@ import {
 import { acceptCapture } from '@leadflow/door';
 import { type Context, Hono } from 'hono';
 import type { IngestDeps } from '../deps';
-import { isBackendPost, limitClient, statsScope } from '../guard';
+import { isBackendPost, limitClient } from '../guard';
 import { allowedOriginsCors, limitBody } from '../middleware';
 import { ThankYouPage } from '../thank-you';
 
@@ -121,7 +121,7 @@ async function checkCaptcha(
   if (!captcha) return;
   const field = CAPTCHA_FIELDS[captcha.provider];
   const refuse = async (code: string, message: string): Promise<never> => {
-    await deps.countRefused?.(statsScope({ kind: 'form', id: form.id }), 'captchaFailed');
+    await deps.countRefused?.({ kind: 'form', id: form.id }, 'captchaFailed');
     throw new ForbiddenError('The CAPTCHA was not solved.', [{ field, code, message }]);
   };
   const token = captchaToken(captcha, fields);

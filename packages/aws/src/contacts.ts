@@ -18,6 +18,7 @@ import {
   type KnownContact,
   MAX_IDENTITIES,
   MAX_OPEN_CONVERSATIONS,
+  MAX_POSSIBLE_DUPLICATES,
   type MatchedBy,
   type OpenConversation,
   type Provenance,
@@ -32,6 +33,7 @@ export interface ContactProfile {
   readonly contactId: string;
   readonly createdAt: string;
   readonly updatedAt?: string;
+  readonly name?: string;
   readonly ownerId?: string;
   readonly mergedInto?: string;
   /** Set first when a merge starts: the contact takes no new writes while it is moved. */
@@ -132,6 +134,10 @@ export class ContactResolutionConflict extends Error {
 
 const MAX_ATTEMPTS = 5;
 
+/** Guards a write of possible duplicates: links written concurrently cannot take the set past its bound. */
+const DUPLICATES_ROOM =
+  '(attribute_not_exists(possibleDuplicates) OR size(possibleDuplicates) <= :duplicatesBefore)';
+
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /**
@@ -212,6 +218,7 @@ export async function resolveContact(
     const commit = commitItems(tableName, plan, {
       contactId,
       primary,
+      matched: contacts,
       details,
       admission,
       at,
@@ -363,6 +370,8 @@ interface CommitContext {
   readonly contactId: string;
   /** Its profile as read (after any merge), for `join` and `merge`. */
   readonly primary: ContactProfile | undefined;
+  /** The profiles of the contacts the capture's identities point at, as read. */
+  readonly matched: ReadonlyMap<string, ContactProfile>;
   readonly details: ContactDetails;
   readonly admission: ReturnType<typeof admitIdentities>;
   readonly at: { readonly now: string; readonly entryAt: string };
@@ -424,7 +433,11 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
       },
     });
   } else {
-    const duplicates = [...(linkAdds.get(contactId) ?? [])];
+    const duplicates = admitIdentities(
+      primary?.possibleDuplicates,
+      [...(linkAdds.get(contactId) ?? [])],
+      MAX_POSSIBLE_DUPLICATES,
+    ).add;
     linkAdds.delete(contactId);
     if (plan.attach.length > 0 || verifiedListed.length > 0 || duplicates.length > 0) {
       items.push({
@@ -439,13 +452,24 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
     }
   }
   for (const [other, adds] of linkAdds) {
+    // A contact at its bound keeps further links on its timeline only (the entries below).
+    const admitted = admitIdentities(
+      context.matched.get(other)?.possibleDuplicates,
+      [...adds],
+      MAX_POSSIBLE_DUPLICATES,
+    ).add;
+    if (admitted.length === 0) continue;
     items.push({
       Update: {
         TableName: tableName,
         Key: keys.contact(other),
         UpdateExpression: 'SET updatedAt = :now ADD possibleDuplicates :duplicates',
-        ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
-        ExpressionAttributeValues: { ':now': at.now, ':duplicates': adds },
+        ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${DUPLICATES_ROOM}`,
+        ExpressionAttributeValues: {
+          ':now': at.now,
+          ':duplicates': new Set(admitted),
+          ':duplicatesBefore': MAX_POSSIBLE_DUPLICATES - admitted.length,
+        },
       },
     });
   }
@@ -1096,8 +1120,10 @@ function updateContact(
     values[':verifiedIdentities'] = new Set(more.verified);
   }
   if (more.duplicates.length > 0) {
-    additions.push('possibleDuplicates :possibleDuplicates');
-    values[':possibleDuplicates'] = new Set(more.duplicates);
+    additions.push('possibleDuplicates :duplicates');
+    values[':duplicates'] = new Set(more.duplicates);
+    condition += ` AND ${DUPLICATES_ROOM}`;
+    values[':duplicatesBefore'] = MAX_POSSIBLE_DUPLICATES - more.duplicates.length;
   }
   const name = details.name ? ', #name = if_not_exists(#name, :name)' : '';
   if (details.name) values[':name'] = details.name;

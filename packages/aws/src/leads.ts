@@ -31,7 +31,14 @@ import {
   NOT_MERGING,
   resolveContact,
 } from './contacts';
-import { dayOf, keys } from './keys';
+import {
+  cursorItemSchema,
+  dayOf,
+  interactionItemSchema,
+  keys,
+  managerLoadItemSchema,
+  parseItem,
+} from './keys';
 
 export interface RouterDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -274,10 +281,11 @@ export async function readLoads(
     };
     for (let round = 0; request && round < 5; round++) {
       const result: BatchGetCommandOutput = await doc.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of result.Responses?.[tableName] ?? []) {
-        loads[String(item.managerId)] = {
-          openLeads: Number(item.openLeads ?? 0),
-          ...(item.lastAssignedAt ? { lastAssignedAt: String(item.lastAssignedAt) } : {}),
+      for (const raw of result.Responses?.[tableName] ?? []) {
+        const item = parseItem(managerLoadItemSchema, raw);
+        loads[item.managerId] = {
+          openLeads: item.openLeads,
+          ...(item.lastAssignedAt ? { lastAssignedAt: item.lastAssignedAt } : {}),
         };
       }
       const unprocessed = result.UnprocessedKeys?.[tableName];
@@ -338,19 +346,18 @@ async function getInteraction(
     }),
   );
   if (!Item) return undefined;
-  const mode = Item.mode ?? 'lead';
-  const acknowledge = Item.acknowledge === true;
+  const item = parseItem(interactionItemSchema, Item);
   return {
-    mode,
-    leadId: Item.leadId,
-    assignment: Item.assignment,
-    acknowledge,
+    mode: item.mode,
+    leadId: item.leadId,
+    assignment: item.assignment,
+    acknowledge: item.acknowledge,
     // Entries written before notifications were recorded: the alert, and the acknowledgement if due.
     notify:
-      Item.notify ??
-      (mode === 'message'
+      item.notify ??
+      (item.mode === 'message'
         ? [{ kind: 'message_alert' }]
-        : [{ kind: 'manager_alert' }, ...(acknowledge ? [{ kind: 'acknowledgement' }] : [])]),
+        : [{ kind: 'manager_alert' }, ...(item.acknowledge ? [{ kind: 'acknowledgement' as const }] : [])]),
   };
 }
 
@@ -370,7 +377,7 @@ export async function nextCursor(
       ReturnValues: 'UPDATED_NEW',
     }),
   );
-  return Number(Attributes?.position);
+  return parseItem(cursorItemSchema, { ...keys.cursor(teamId), ...Attributes }).position;
 }
 
 interface RouteWrite extends Routed {
@@ -538,7 +545,7 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               capture,
               // A manager's leads by their owner index; a queued lead by its team's queue, oldest first.
               gsi1pk: ownerId ? keys.owner(ownerId) : keys.queue(assignment.teamId),
-              gsi1sk: `LEAD#${capture.receivedAt}#${leadId}`,
+              gsi1sk: keys.leadIndexSk(capture.receivedAt, leadId),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
@@ -564,7 +571,7 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
                 ? {
                     ':owner': write.contactOwnerId,
                     ':ownerKey': keys.owner(write.contactOwnerId as string),
-                    ':contactSk': `CONTACT#${now}`,
+                    ':contactSk': keys.contactIndexSk(now),
                   }
                 : {}),
               ':at': capture.receivedAt,
@@ -655,7 +662,7 @@ async function countDaily(
   await doc.send(
     new UpdateCommand({
       TableName: tableName,
-      Key: keys.stats(`CHANNEL#${capture.channel}`, dayOf(capture.receivedAt)),
+      Key: keys.stats(keys.channelStats(capture.channel), dayOf(capture.receivedAt)),
       UpdateExpression: 'ADD #counter :one',
       ExpressionAttributeNames: { '#counter': counter },
       ExpressionAttributeValues: { ':one': 1 },

@@ -47,7 +47,12 @@ export class RateLimiter {
   }
 
   /** Counts a refused request per form or widget and day, beside the honeypot count. */
-  async countRefused(scope: string, reason: string, now: Date = new Date()): Promise<void> {
+  async countRefused(
+    endpoint: { kind: 'form' | 'chat'; id: string },
+    reason: string,
+    now: Date = new Date(),
+  ): Promise<void> {
+    const scope = endpoint.kind === 'form' ? keys.formStats(endpoint.id) : keys.widgetStats(endpoint.id);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ContactState, LeadflowConfig, ManagerLoad } from '@leadflow/core';
 import type { ContactProfile } from './contacts';
-import { keys } from './keys';
+import { cursorItemSchema, identityItemSchema, keys, parseItem, profileItemSchema } from './keys';
 import { readLoads } from './leads';
 
 export interface RoutingState {
@@ -29,7 +29,7 @@ export async function readRoutingState(
         const { Item } = await doc.send(
           new GetCommand({ TableName: tableName, Key: keys.identity(identity) }),
         );
-        return Item?.contactId as string | undefined;
+        return Item ? parseItem(identityItemSchema, Item).contactId : undefined;
       }),
     ),
   ]);
@@ -37,7 +37,7 @@ export async function readRoutingState(
   let profile: ContactProfile | undefined;
   for (let hop = 0; contactId && hop < 5; hop++) {
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: keys.contact(contactId) }));
-    profile = Item as ContactProfile | undefined;
+    profile = Item ? (parseItem(profileItemSchema, Item) as ContactProfile) : undefined;
     const next = profile?.mergedInto ?? profile?.mergingInto;
     if (!next) break;
     contactId = next;
@@ -61,5 +61,5 @@ export async function peekCursor(
   teamId: string,
 ): Promise<number> {
   const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: keys.cursor(teamId) }));
-  return Number(Item?.position ?? 0) + 1;
+  return (Item ? parseItem(cursorItemSchema, Item).position : 0) + 1;
 }

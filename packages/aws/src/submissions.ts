@@ -79,7 +79,7 @@ export class SubmissionStore {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: keys.stats(`FORM#${formId}`, dayOf(now.toISOString())),
+        Key: keys.stats(keys.formStats(formId), dayOf(now.toISOString())),
         UpdateExpression: 'ADD spam :one',
         ExpressionAttributeValues: { ':one': 1 },
       }),

@@ -29,7 +29,7 @@ export async function getTimeline(
       new QueryCommand({
         TableName: tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
-        ExpressionAttributeValues: { ':pk': keys.contact(contactId).pk, ':tl': 'TL#' },
+        ExpressionAttributeValues: { ':pk': keys.contact(contactId).pk, ':tl': keys.timelinePrefix },
         ProjectionExpression: 'interactionId, occurredAt, channel, direction, summary, leadId, #mode',
         ExpressionAttributeNames: { '#mode': 'mode' },
         ScanIndexForward: !options.newestFirst,

@@ -9,8 +9,11 @@
  *   more in `emails` (254 B) or the number in `phones` (16 B): 50 × (260 + 254) ≈ 26 KB;
  * - open conversations: a key of up to ~200 B (`chat:<widget>:<session>`) and a value
  *   `{ leadId, lastAt }` of 6 + 26 + 6 + 24 B plus map overhead ≈ 70 B; with room for longer lead ids,
- *   ≤ 500 B each: 50 × 500 = 25 KB.
- * Together ≈ 51 KB, an eighth of the item limit, leaving ample room for the name, owner, counters and merge
+ *   ≤ 500 B each: 50 × 500 = 25 KB;
+ * - verified identities: a subset of the listed ones, again at most 50 × 260 B ≈ 13 KB;
+ * - possible duplicates: contact ids (26 B): 50 × 26 ≈ 1.3 KB. Every public form with a customer's number
+ *   and a fresh address makes a contact linked to the customer, so this set needs its bound too.
+ * Together ≈ 65 KB, a sixth of the item limit, leaving ample room for the name, owner, counters and merge
  * marks. Fifty is far more than one person uses (a few addresses and numbers, one chat visitor per browser).
  */
 
@@ -18,6 +21,8 @@
 export const MAX_IDENTITIES = 50;
 /** Open conversations on one contact's profile; past it the oldest are retired. */
 export const MAX_OPEN_CONVERSATIONS = 50;
+/** Possible duplicates listed on one contact's profile; past it links are kept on the timeline only. */
+export const MAX_POSSIBLE_DUPLICATES = 50;
 
 /** An entry of a contact's map of open conversations. */
 export interface OpenConversation {
