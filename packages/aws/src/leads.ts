@@ -114,6 +114,8 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
       windowMinutes: config.channels.conversationWindowMinutes,
       conversations: profile?.conversations,
       previousOwner: profile?.ownerId,
+      ...(contact.matchedBy ? { matchedBy: contact.matchedBy } : {}),
+      ...(contact.linkedTo ? { linkedTo: contact.linkedTo } : {}),
       ...(plan.kind === 'message'
         ? {
             mode: 'message' as const,
@@ -159,6 +161,7 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     capture,
     assignment: routed.assignment,
     returning: !contact.created,
+    ...(contact.linkedTo ? { possibleDuplicateOf: contact.linkedTo } : {}),
   };
   const notifications: Notification[] = routed.notify.map((note) =>
     note.kind === 'team_warning'
@@ -388,6 +391,9 @@ interface RouteWrite extends Routed {
   readonly previousOwner?: string | undefined;
   /** The owner the contact has after this lead (unchanged for a substitution or a queued lead). */
   readonly contactOwnerId?: string | undefined;
+  /** How the capture found its contact (which identity, verified or claimed), and a possible duplicate. */
+  readonly matchedBy?: unknown;
+  readonly linkedTo?: string | undefined;
   readonly windowMinutes: number;
   /** The contact's open conversations as read: what the bound is decided on. */
   readonly conversations?: OpenConversations | undefined;
@@ -404,6 +410,8 @@ function interactionItem(write: RouteWrite) {
     assignment,
     acknowledge,
     notify,
+    ...(write.matchedBy ? { matchedBy: write.matchedBy } : {}),
+    ...(write.linkedTo ? { possibleDuplicateOf: write.linkedTo } : {}),
     channel: capture.channel,
     direction: 'inbound',
     occurredAt: capture.receivedAt,
@@ -534,6 +542,8 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               ...(ownerId ? { ownerId } : { queuedAt: now }),
               assignment,
               rule: assignment.rule,
+              ...(write.matchedBy ? { matchedBy: write.matchedBy } : {}),
+              ...(write.linkedTo ? { possibleDuplicateOf: write.linkedTo } : {}),
               priority: assignment.priority ?? (capture.urgent ? 'urgent' : 'normal'),
               score: assignment.score ?? 0,
               tags: assignment.tags ?? [],

@@ -7,6 +7,7 @@
  */
 
 import type { OpenConversation } from '@leadflow/core';
+import { z } from 'zod';
 
 export type MergeStatus = 'started' | 'done' | 'undoing' | 'undone';
 
@@ -111,3 +112,45 @@ function setsAsArrays(_: string, value: unknown): unknown {
 
 /** The fence attributes a merge sets on the loser's profile, which its recorded profile leaves out. */
 export const FENCE_ATTRIBUTES = ['mergingInto', 'mergingAt', 'mergeId'] as const;
+
+const conversationSchema = z.object({ leadId: z.string(), lastAt: z.string() });
+
+/** The merge record as read back: parsed, never cast (a malformed record is an error naming the merge). */
+export const mergeRecordSchema = z.looseObject({
+  pk: z.string(),
+  sk: z.literal('RECORD'),
+  type: z.literal('merge'),
+  mergeId: z.string(),
+  survivorId: z.string(),
+  loserId: z.string(),
+  status: z.enum(['started', 'done', 'undoing', 'undone']),
+  startedAt: z.string(),
+  completedAt: z.string().optional(),
+  undoneAt: z.string().optional(),
+  loser: z.record(z.string(), z.unknown()),
+  identities: z.array(z.string()),
+  gained: z
+    .object({
+      identities: z.array(z.string()),
+      emails: z.array(z.string()),
+      phones: z.array(z.string()),
+      verifiedIdentities: z.array(z.string()),
+      separatedFrom: z.array(z.string()).default([]),
+      conversationsAdded: z.array(z.string()),
+      conversationsRetired: z.record(z.string(), conversationSchema),
+      unlistedEntries: z.array(z.string()),
+      updatedAt: z.object({ before: z.string().optional(), after: z.string() }),
+    })
+    .optional(),
+});
+
+/** Reads a stored merge record; undefined when there is none. */
+export function parseMergeRecord(item: unknown): MergeRecordItem | undefined {
+  if (item === undefined) return undefined;
+  const parsed = mergeRecordSchema.safeParse(item);
+  if (!parsed.success) {
+    const id = (item as { mergeId?: unknown }).mergeId;
+    throw new Error(`Malformed merge record ${String(id)}: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data as MergeRecordItem;
+}

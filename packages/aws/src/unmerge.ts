@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type ContactProfile, getProfile, NOT_MERGING, queryContact } from './contacts';
 import { keys } from './keys';
-import { type MergeRecordItem, withoutMergeUndo } from './merge-record';
+import { type MergeRecordItem, parseMergeRecord, withoutMergeUndo } from './merge-record';
 
 /** No merge has this id. */
 export class MergeNotFound extends Error {
@@ -60,7 +60,7 @@ export async function unmergeContacts(
   const { Item } = await doc.send(
     new GetCommand({ TableName: tableName, Key: keys.merge(mergeId), ConsistentRead: true }),
   );
-  const record = Item as MergeRecordItem | undefined;
+  const record = parseMergeRecord(Item);
   if (!record) throw new MergeNotFound(`No merge ${mergeId}`);
   if (record.status === 'undone') {
     throw new MergeAlreadyUndone(`Merge ${mergeId} was undone at ${record.undoneAt ?? 'an earlier time'}`);
@@ -382,5 +382,5 @@ export async function getMergeRecord(
   const { Item } = await doc.send(
     new GetCommand({ TableName: tableName, Key: keys.merge(mergeId), ConsistentRead: true }),
   );
-  return Item as MergeRecordItem | undefined;
+  return parseMergeRecord(Item);
 }

@@ -150,6 +150,8 @@ export function survivorOf<T extends Pick<KnownContact, 'contactId' | 'createdAt
  *   new identities make a new contact linked to the match as a possible duplicate;
  * - contacts merge only when the capture's verified identities point at two or more contacts that record
  *   those identities as verified; identities that merely point at two contacts link them instead.
+ * A capture that proved which contact it is (a verified match) lands there; claimed identities it also
+ * carries for a contact with verified identities are skipped (no channel sends such a mix today).
  * Pure and deterministic: the same capture and the same claims give the same plan, and a plan executed
  * and planned again gives the same contact with nothing more to do (a redelivery finds its own lead).
  */

@@ -10,6 +10,8 @@ const base = {
   capture: captureEventSchema,
   assignment: assignmentSchema,
   returning: z.boolean(),
+  /** The contact was made for identities typed into a public form that belong to this other contact. */
+  possibleDuplicateOf: z.string().optional(),
 };
 
 /** The body of a message on the notifications queue. */

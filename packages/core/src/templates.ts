@@ -126,6 +126,14 @@ export function renderManagerAlert(
           },
         ]
       : []),
+    ...(notification.possibleDuplicateOf
+      ? [
+          {
+            label: 'Possible duplicate',
+            value: `of an existing customer (contact ${notification.possibleDuplicateOf}): the details were typed into a public form, so they were not added to that customer`,
+          },
+        ]
+      : []),
     { label: 'Language', value: capture.language },
     { label: 'Consent to contact', value: capture.consent ? 'yes' : 'no' },
   ];
