@@ -28,6 +28,9 @@ import type { Storage } from './storage';
  */
 export const INGEST_LEADING_KEYS = ingestLeadingKeys;
 export const INBOUND_EMAIL_LEADING_KEYS = inboundEmailLeadingKeys;
+/** The notifier's partitions: its send ledger (`NOTIFY#`), the acknowledgement ledger, the configuration. */
+export const NOTIFIER_READ_KEYS = ['NOTIFY#*', 'CONFIG#*'] as const;
+export const NOTIFIER_WRITE_KEYS = ['NOTIFY#*', 'ACK#*'] as const;
 
 export interface FunctionsProps {
   readonly storage: Storage;
@@ -81,9 +84,14 @@ export class Functions extends Construct {
       })
       .bindQueueSender(queues.byKey.notifications.queue, env.notificationsQueueUrl);
 
-    // DeleteItem is for Powertools idempotency records, which are removed when a send fails.
+    // Reads its send ledger and the runtime configuration; writes only its send ledger (Powertools
+    // idempotency records, deleted when a send fails) and the acknowledgement ledger. Never a lead or contact.
     const notifier = new LeadflowFunction(this, 'Notifier', { name: 'notifier' })
-      .bindTable(storage, { actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] })
+      .bindTable(storage, { actions: ['GetItem'], leadingKeys: NOTIFIER_READ_KEYS })
+      .bindTable(storage, {
+        actions: ['PutItem', 'UpdateItem', 'DeleteItem'],
+        leadingKeys: NOTIFIER_WRITE_KEYS,
+      })
       .bindEmail(email);
     notifier.function.addEnvironment(env.leadLinkBaseUrl, leadLinkBaseUrl);
 

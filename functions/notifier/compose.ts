@@ -28,7 +28,12 @@ export function composeNotification(
     };
   }
   const ownerId = notification.assignment.ownerId;
-  const manager = ownerId === undefined ? undefined : config.managers.get(ownerId);
+  // A lead still waiting in its team's queue has no owner yet: its acknowledgement names the team lead, who
+  // was warned about it, so the person's reply reaches someone (alerts always have an owner).
+  const team = config.teams.get(notification.assignment.teamId);
+  const teamLeadId = team?.teamLead ?? team?.managers.find((candidate) => candidate.active)?.id;
+  const personId = ownerId ?? (notification.kind === 'acknowledgement' ? teamLeadId : undefined);
+  const manager = personId === undefined ? undefined : config.managers.get(personId);
   if (!manager) throw new Error(`Owner ${ownerId ?? '(none)'} is not a configured manager`);
   const form =
     notification.capture.channel === 'web_form' ? config.forms.get(notification.capture.sourceId) : undefined;

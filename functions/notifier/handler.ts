@@ -57,6 +57,8 @@ const idempotency = new IdempotencyConfig({
 const send = makeIdempotent(
   async (notification: Notification): Promise<SendResult> => {
     const config = await configSource.current();
+    // Composed first: a notification that cannot be written reserves nothing in the ledger.
+    const email = composeNotification(notification, { config, settings });
     if (notification.kind === 'acknowledgement' && notification.capture.contact.email) {
       // The mail-relay guard: one per mailbox a day, a cap per recipient domain an hour, reserved first.
       const decision = await ledger.reserve({
@@ -69,7 +71,6 @@ const send = makeIdempotent(
       });
       if (!decision.send) return { skipped: decision.reason };
     }
-    const email = composeNotification(notification, { config, settings });
     const messageId = await sendEmail(ses, email, { configurationSetName: settings.sesConfigurationSet });
     return { messageId };
   },

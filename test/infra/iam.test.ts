@@ -289,11 +289,18 @@ describe('router', () => {
 });
 
 describe('notifier', () => {
-  it('reads and writes items, and deletes idempotency records, on the table only', () => {
+  it('reads its send ledger and the configuration, and writes only its ledgers: never a lead or a contact', () => {
     expect(statements('notifier')).toContainEqual({
       Effect: 'Allow',
-      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      Action: 'dynamodb:GetItem',
       Resource: table,
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTIFY#*', 'CONFIG#*'] } },
+    });
+    expect(statements('notifier')).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      Resource: table,
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTIFY#*', 'ACK#*'] } },
     });
     expect(serviceActions('notifier', 'dynamodb')).not.toContain('dynamodb:Query');
   });

@@ -191,6 +191,7 @@ describe('a contact at its bounds, on DynamoDB Local', () => {
     expect(after.conversations?.[`chat:w1:${session(1000)}`]).toEqual({
       leadId: extra.submissionId,
       lastAt: extra.receivedAt,
+      ownerId: after.ownerId,
     });
     expect(sizeOf(after)).toBeLessThan(20_000);
 

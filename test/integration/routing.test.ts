@@ -11,6 +11,7 @@ import {
 } from '@leadflow/core';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeNotification } from '../../functions/notifier/compose';
 import { person, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -283,6 +284,55 @@ describe('one customer across channels', () => {
     const later = await routeCapture(deps(), telegram({}, 'still there?'));
     expect(later.contactId).toBe(survivor);
     expect(later.merged).toBeUndefined();
+  });
+
+  it('queues a lead nobody can take, acknowledges it in the team lead’s name, and adds later messages to it', async () => {
+    const away = new LeadflowConfig({
+      ...config.raw,
+      teams: [
+        {
+          id: 'trio',
+          name: 'Trio',
+          teamLead: 'm1',
+          managers: ['m1', 'm2', 'm3'].map((id) => ({
+            id,
+            name: id,
+            email: `${id}@example.com`,
+            outOfOfficeUntil: '2099-01-01T00:00:00Z',
+          })),
+        },
+      ],
+    });
+    const p = person('queued');
+    const sent: Notification[] = [];
+    const chat = (minutes: number, text: string) =>
+      capture(
+        { email: p.email, emailKey: p.emailKey },
+        {
+          channel: 'chat',
+          sourceId: 'site-chat',
+          conversationId: `chat:site-chat:${p.emailKey}`,
+          message: text,
+          receivedAt: new Date(Date.parse('2026-11-20T09:00:00.000Z') + minutes * 60_000).toISOString(),
+        },
+      );
+    const first = await routeCapture({ ...deps(sent), config: away }, chat(0, 'hello'));
+    expect(first.assignment).toMatchObject({ strategy: 'queue', teamId: 'trio' });
+    expect(first.assignment.ownerId).toBeUndefined();
+    expect(sent.map((n) => n.kind)).toEqual(['team_warning', 'acknowledgement']);
+    // The acknowledgement can be written: it names the team lead, who was warned.
+    const ack = sent.find((n) => n.kind === 'acknowledgement');
+    if (!ack) throw new Error('no acknowledgement');
+    const email = composeNotification(ack, {
+      config: away,
+      settings: { sesFromAddress: 'leads@example.com', leadLinkBaseUrl: 'https://crm.example.com/leads' },
+    });
+    expect(email.replyTo).toMatchObject({ address: 'm1@example.com' });
+
+    // The person writes again while the lead waits: the message joins it, with nobody to alert yet.
+    const second = await routeCapture({ ...deps(sent), config: away }, chat(5, 'anyone there?'));
+    expect(second).toMatchObject({ mode: 'message', leadId: first.leadId, createdNow: true });
+    expect(sent).toHaveLength(2);
   });
 
   it('raises a lead’s score when a later message of its conversation scores higher, never lowers it', async () => {

@@ -168,10 +168,17 @@ function wantsJson(c: Context<Env>): boolean {
   return accept.includes('application/json') && !accept.includes('text/html');
 }
 
-/** A stable text of the fields: sorted by name, so the same form data always hashes the same. */
+/** CAPTCHA tokens are single-use: a resubmission carries a new one, yet it is the same submission. */
+const CAPTCHA_TOKEN_FIELDS = new Set(Object.values(CAPTCHA_FIELDS));
+
+/**
+ * A stable text of the fields: sorted by name, so the same form data always hashes the same, and without
+ * the CAPTCHA token, so a retry with a freshly solved CAPTCHA is recognised as the same submission.
+ */
 function canonicalFields(fields: Record<string, string>): string {
   return JSON.stringify(
     Object.keys(fields)
+      .filter((name) => !CAPTCHA_TOKEN_FIELDS.has(name))
       .sort()
       .map((name) => [name, fields[name]]),
   );

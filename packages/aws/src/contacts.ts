@@ -63,7 +63,7 @@ export interface ContactProfile {
    * Open conversations: conversation id → the lead it belongs to and its last message time. At most
    * `MAX_OPEN_CONVERSATIONS`; past that the oldest are retired.
    */
-  readonly conversations?: Record<string, { leadId: string; lastAt: string }>;
+  readonly conversations?: Record<string, { leadId: string; lastAt: string; ownerId?: string }>;
   readonly lastAcknowledgedAt?: string;
   /** When the contact's latest lead was captured. */
   readonly lastLeadAt?: string;
@@ -700,7 +700,8 @@ async function mergeInto(
       pk: keys.contact(survivor.contactId).pk,
       contactId: survivor.contactId,
     };
-    if (item.type === 'lead' && owner && item.ownerId !== owner) {
+    // A queued lead (no owner yet) moves as it is and stays in its team's queue, to be drained as usual.
+    if (item.type === 'lead' && owner && typeof item.ownerId === 'string' && item.ownerId !== owner) {
       Object.assign(changes, {
         ...(typeof item.ownerId === 'string' ? { previousOwnerId: item.ownerId } : {}),
         ownerId: owner,
@@ -970,7 +971,9 @@ function planMergeUpdate(survivor: ContactProfile, loser: ContactProfile, unlist
   const conversations = planConversationMerge(survivor.conversations, loser.conversations);
   Object.entries(conversations.add).forEach(([conversationId, entry], index) => {
     names[`#c${index}`] = conversationId;
-    values[`:c${index}`] = entry;
+    // The merge gives the moved leads the survivor's owner, so their conversations follow that owner too.
+    const { ownerId: _movedOwner, ...moved } = entry as OpenConversation;
+    values[`:c${index}`] = survivor.ownerId ? { ...moved, ownerId: survivor.ownerId } : moved;
     sets.push(`#cs.#c${index} = :c${index}`);
   });
   conversations.retire.forEach((conversationId, index) => {

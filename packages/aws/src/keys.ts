@@ -98,7 +98,9 @@ export const profileItemSchema = z.looseObject({
   identities: z.set(z.string()).optional(),
   emails: z.set(z.string()).optional(),
   phones: z.set(z.string()).optional(),
-  conversations: z.record(z.string(), z.object({ leadId: z.string(), lastAt: z.string() })).optional(),
+  conversations: z
+    .record(z.string(), z.object({ leadId: z.string(), lastAt: z.string(), ownerId: z.string().optional() }))
+    .optional(),
   lastAcknowledgedAt: z.string().optional(),
   lastLeadAt: z.string().optional(),
 });

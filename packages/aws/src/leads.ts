@@ -123,7 +123,8 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
             assignment: plan.assignment,
             score: plan.score,
             acknowledge: false,
-            notify: [{ kind: 'message_alert' as const }],
+            // A lead still waiting in its queue takes the message without an alert: nobody holds it yet.
+            notify: plan.ownerId ? [{ kind: 'message_alert' as const }] : [],
           }
         : {
             mode: 'lead' as const,
@@ -296,7 +297,12 @@ export async function readLoads(
         unprocessed?.Keys && unprocessed.Keys.length > 0
           ? { [tableName]: { Keys: unprocessed.Keys as Record<string, string>[], ConsistentRead: true } }
           : undefined;
+      // Throttled: back off (with jitter) before asking for the rest again.
+      if (request) await new Promise((done) => setTimeout(done, 2 ** round * 20 + Math.random() * 20));
     }
+    // A load left unread would count as zero open leads and bypass capacity: retry the message instead.
+    if (request)
+      throw new Error('Could not read every manager load (throttled); the capture will be retried');
   }
   return loads;
 }
@@ -474,7 +480,12 @@ function conversationUpdate(write: RouteWrite): {
     condition: conditions.map((condition) => ` AND ${condition}`).join(''),
     names,
     values: {
-      ':conversation': { leadId: write.leadId, lastAt: capture.receivedAt },
+      // Who holds the lead travels with its conversation, so the next message reaches them.
+      ':conversation': {
+        leadId: write.leadId,
+        lastAt: capture.receivedAt,
+        ...(write.assignment.ownerId ? { ownerId: write.assignment.ownerId } : {}),
+      },
       ':conversationsBefore': plan.maxSizeBefore,
       ...(guarded ? { ':windowStart': windowStart } : {}),
     },

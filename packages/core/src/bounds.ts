@@ -28,6 +28,8 @@ export const MAX_POSSIBLE_DUPLICATES = 50;
 export interface OpenConversation {
   readonly leadId: string;
   readonly lastAt: string;
+  /** Who holds the lead, so its messages reach them (a substitute, not the contact's usual owner). */
+  readonly ownerId?: string | undefined;
 }
 export type OpenConversations = Readonly<Record<string, OpenConversation>>;
 

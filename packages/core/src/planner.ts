@@ -32,7 +32,8 @@ export interface PlanInput {
 export interface MessagePlan {
   readonly kind: 'message';
   readonly leadId: string;
-  readonly ownerId: string;
+  /** Who holds the lead; absent while it waits in its team's queue (then nobody is alerted). */
+  readonly ownerId: string | undefined;
   readonly assignment: Assignment;
   /** This message's own score: the lead keeps the highest of its interactions' scores. */
   readonly score: number;
@@ -77,19 +78,27 @@ export function planRoute(input: PlanInput): RoutePlan {
     previousLeadAt: contact?.lastLeadAt,
     now,
   });
-  const open = activeOwner ? openConversation(input) : undefined;
-  if (open && activeOwner) {
+  // A message of an open conversation always joins its lead, whoever holds it: its owner when the lead was
+  // assigned (a substitute keeps the conversation they took), else the contact's owner; a lead still waiting
+  // in its queue takes the message without an alert (its team lead was warned; its owner hears on dequeue).
+  const open = openConversation(input);
+  if (open) {
+    const holder = [open.ownerId, activeOwner].find(
+      (id) => id !== undefined && config.managers.get(id)?.active,
+    );
     return {
       kind: 'message',
       leadId: open.leadId,
-      ownerId: activeOwner,
+      ownerId: holder,
       score,
       assignment: {
-        ownerId: activeOwner,
-        teamId: config.teamOf(activeOwner)?.id ?? capture.teamId,
+        ...(holder ? { ownerId: holder } : {}),
+        teamId: (holder && config.teamOf(holder)?.id) || capture.teamId,
         rule: 'conversation',
         strategy: 'sticky_owner',
-        reason: 'A message of an open conversation: added to its lead, for its owner.',
+        reason: holder
+          ? 'A message of an open conversation: added to its lead, for its owner.'
+          : 'A message of an open conversation: added to its lead, which waits in its team’s queue.',
       },
     };
   }
@@ -157,24 +166,24 @@ export function planRoute(input: PlanInput): RoutePlan {
  */
 export function openConversation(
   input: Pick<PlanInput, 'capture' | 'config' | 'contact'>,
-): { leadId: string } | undefined {
+): { leadId: string; ownerId?: string | undefined } | undefined {
   const { capture, config } = input;
   const conversationId = capture.conversationId;
   const conversations = input.contact?.conversations ?? {};
   if (!conversationId || !CONVERSATIONAL.has(capture.channel)) return undefined;
   if (capture.channel === 'phone_call' && isCallConversation(conversationId)) {
     const call = conversations[conversationId];
-    return call ? { leadId: call.leadId } : undefined;
+    return call ? { leadId: call.leadId, ownerId: call.ownerId } : undefined;
   }
   if (capture.urgent) return undefined;
   const windowStart = Date.parse(capture.receivedAt) - config.channels.conversationWindowMinutes * 60_000;
-  let open: { leadId: string; lastAt: string } | undefined;
+  let open: { leadId: string; lastAt: string; ownerId?: string | undefined } | undefined;
   for (const [id, entry] of Object.entries(conversations)) {
     const continues = id === conversationId || (capture.channel === 'phone_call' && isCallConversation(id));
     if (!continues || Date.parse(entry.lastAt) < windowStart) continue;
     if (!open || entry.lastAt > open.lastAt) open = entry;
   }
-  return open ? { leadId: open.leadId } : undefined;
+  return open ? { leadId: open.leadId, ownerId: open.ownerId } : undefined;
 }
 
 /** A form lead with an email and consent gets an acknowledgement, at most one per contact a day. */
