@@ -275,6 +275,27 @@ describe('CAPTCHA, verified against a siteverify stub', () => {
     expect(refused).toEqual(['FORM#with-captcha captchaFailed']);
   });
 
+  it('recognises a resubmission with a freshly solved CAPTCHA as the same submission', async () => {
+    const { post, store } = harness();
+    const first = await post('/v1/forms/with-captcha', {
+      ...LEAD,
+      message: 'same',
+      'cf-turnstile-response': 'pass-a',
+    });
+    const again = await post('/v1/forms/with-captcha', {
+      ...LEAD,
+      message: 'same',
+      'cf-turnstile-response': 'pass-b',
+    });
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect((await again.json()).id).toBe((await first.json()).id);
+    expect(store.calls.map((call) => call.requestHash)).toEqual([
+      store.calls[0]?.requestHash,
+      store.calls[0]?.requestHash,
+    ]);
+  });
+
   it('refuses a reCAPTCHA v3 score below the form minimum', async () => {
     const { post, store } = harness();
     const low = await post('/v1/forms/with-recaptcha', { ...LEAD, 'g-recaptcha-response': 'pass-low-score' });
