@@ -289,7 +289,7 @@ describe('CAPTCHA, verified against a siteverify stub', () => {
     });
     expect(first.status).toBe(202);
     expect(again.status).toBe(202);
-    expect((await again.json()).id).toBe((await first.json()).id);
+    expect(((await again.json()) as { id: string }).id).toBe(((await first.json()) as { id: string }).id);
     expect(store.calls.map((call) => call.requestHash)).toEqual([
       store.calls[0]?.requestHash,
       store.calls[0]?.requestHash,

@@ -26,7 +26,7 @@ import {
   planIdentities,
   survivorOf,
 } from '@leadflow/core';
-import { keys } from './keys';
+import { identityItemSchema, keys, parseItem, profileItemSchema } from './keys';
 import { FENCE_ATTRIBUTES, type MergeGains, type MergeRecordItem, withMergeUndo } from './merge-record';
 
 export interface ContactProfile {
@@ -265,9 +265,10 @@ async function readClaims(
       const { Item } = await doc.send(
         new GetCommand({ TableName: tableName, Key: keys.identity(key), ConsistentRead: true }),
       );
-      const contactId = typeof Item?.contactId === 'string' ? Item.contactId : undefined;
+      const identity = Item ? parseItem(identityItemSchema, Item) : undefined;
+      const contactId = identity?.contactId;
       // Claims made before provenance was recorded are claimed: nothing vouched for them.
-      const provenance: Provenance = Item?.provenance === 'verified' ? 'verified' : 'claimed';
+      const provenance: Provenance = identity?.provenance === 'verified' ? 'verified' : 'claimed';
       return { key, ...(contactId ? { contactId } : {}), provenance };
     }),
   );
@@ -586,7 +587,7 @@ export async function getProfile(
   const { Item } = await doc.send(
     new GetCommand({ TableName: tableName, Key: keys.contact(contactId), ConsistentRead: true }),
   );
-  return Item as ContactProfile | undefined;
+  return Item ? (parseItem(profileItemSchema, Item) as ContactProfile) : undefined;
 }
 
 /**

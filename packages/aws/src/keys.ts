@@ -103,9 +103,20 @@ export const profileItemSchema = z.looseObject({
     .optional(),
   lastAcknowledgedAt: z.string().optional(),
   lastLeadAt: z.string().optional(),
+  verifiedIdentities: z.set(z.string()).optional(),
+  duplicateOf: z.string().optional(),
+  possibleDuplicates: z.set(z.string()).optional(),
+  separatedFrom: z.set(z.string()).optional(),
 });
 
-export const identityItemSchema = z.looseObject({ ...key, contactId: z.string() });
+/** An identity claim: the contact it points to, and whether a provider vouched for it. */
+export const identityItemSchema = z.looseObject({
+  ...key,
+  contactId: z.string(),
+  provenance: z.enum(['verified', 'claimed']).optional(),
+  firstCaptureId: z.string().optional(),
+  firstSeenAt: z.string().optional(),
+});
 
 /** A lead: its owner (absent while queued), where routing sent it, and the capture that opened it. */
 export const leadItemSchema = z.looseObject({
