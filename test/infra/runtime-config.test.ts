@@ -106,17 +106,25 @@ describe('runtime configuration seed (custom resource)', () => {
 });
 
 describe('functions that read the runtime configuration', () => {
-  it.each(['router', 'notifier', 'dispatcher'] as const)(
-    '%s may GetItem on the whole table, CONFIG# included',
-    (fn) => {
-      const gets = statementsOf(template, logicalId(stack.functions.byKey[fn].role)).filter((statement) =>
-        actionsOf(statement).includes('dynamodb:GetItem'),
-      );
-      expect(gets).toHaveLength(1);
-      expect(gets[0]?.Resource).toEqual(table);
-      expect(gets[0]?.Condition).toBeUndefined();
-    },
-  );
+  it.each(['router', 'dispatcher'] as const)('%s may GetItem on the whole table, CONFIG# included', (fn) => {
+    const gets = statementsOf(template, logicalId(stack.functions.byKey[fn].role)).filter((statement) =>
+      actionsOf(statement).includes('dynamodb:GetItem'),
+    );
+    expect(gets).toHaveLength(1);
+    expect(gets[0]?.Resource).toEqual(table);
+    expect(gets[0]?.Condition).toBeUndefined();
+  });
+
+  it('notifier may GetItem only its send ledger and the configuration (CONFIG#)', () => {
+    const gets = statementsOf(template, logicalId(stack.functions.byKey.notifier.role)).filter((statement) =>
+      actionsOf(statement).includes('dynamodb:GetItem'),
+    );
+    expect(gets).toHaveLength(1);
+    expect(gets[0]?.Resource).toEqual(table);
+    expect(gets[0]?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTIFY#*', 'CONFIG#*'] },
+    });
+  });
 });
 
 describe('dispatcher (the queue drain)', () => {
