@@ -186,6 +186,28 @@ const CORE_TEXT_RULES: readonly { readonly name: string; readonly pattern: RegEx
   },
 ];
 
+/**
+ * The single-table items are declared in one module (STYLE.md: "one typed item module"): anywhere else in
+ * the adapters, an update, condition or key condition, or a key spelled as a literal, is assembled inline.
+ */
+const ITEM_MODULE = 'packages/aws/src/items';
+/**
+ * `resources.ts` holds IAM `dynamodb:LeadingKeys` patterns and the outbox's stream filter: policies over
+ * key prefixes that the CDK app loads without the item module, checked against the key builders by
+ * test/infra/iam.test.ts.
+ */
+const ITEM_TEXT_EXEMPT: ReadonlySet<string> = new Set(['packages/aws/src/resources.ts']);
+const ITEM_TEXT_RULES: readonly { readonly name: string; readonly pattern: RegExp }[] = [
+  {
+    name: 'DynamoDB expressions are built in the item module (packages/aws/src/items)',
+    pattern: /\b((?:Update|Condition|KeyCondition)Expression)\s*:/g,
+  },
+  {
+    name: 'keys are spelled in the item module (packages/aws/src/items)',
+    pattern: /['`"]([A-Z]+#)/g,
+  },
+];
+
 /** The source without its comments, printed back from the syntax tree. */
 function withoutComments(file: string, text: string): string {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
@@ -209,6 +231,14 @@ function checkArchitecture(files: Readonly<Record<string, string>>, manifests: M
       for (const { name, pattern } of CORE_TEXT_RULES) {
         for (const match of code.matchAll(pattern)) {
           violations.push({ file, specifier: match[0].replace(/\s+/g, ' '), rule: name });
+        }
+      }
+    }
+    if (under(file, 'packages/aws/src') && !under(file, ITEM_MODULE) && !ITEM_TEXT_EXEMPT.has(file)) {
+      const code = withoutComments(file, text);
+      for (const { name, pattern } of ITEM_TEXT_RULES) {
+        for (const match of code.matchAll(pattern)) {
+          violations.push({ file, specifier: match[1] ?? match[0], rule: name });
         }
       }
     }
@@ -290,6 +320,17 @@ describe('the checker', () => {
         "export * from '../../../local/system';",
         "import { ulid } from 'ulid';",
       ].join('\n'),
+      'packages/aws/src/inline.ts': [
+        '// A comment may name `CONTACT#<id>` and ConditionExpression: freely.',
+        "const put = { Item: { pk: 'SUB#' + hash }, ConditionExpression: 'attribute_not_exists(pk)' };",
+        "const update = { UpdateExpression : 'ADD hits :one', Key: { pk: `RATE#` + scope, sk: 'LOAD' } };",
+        "const query = { KeyConditionExpression: 'pk = :pk', ProjectionExpression: 'a', FilterExpression: 'b' };",
+      ].join('\n'),
+      'packages/aws/src/items/operations.ts': [
+        "const put = { Item: { pk: 'SUB#' + hash }, ConditionExpression: 'attribute_not_exists(pk)' };",
+        "const query = { KeyConditionExpression: 'pk = :pk' };",
+      ].join('\n'),
+      'packages/aws/src/resources.ts': "export const ingestLeadingKeys = ['SUB#*', 'STATS#*'] as const;",
       'packages/aws/src/fine.ts':
         "import { SQSClient } from '@aws-sdk/client-sqs';\nimport '@leadflow/core';",
       'packages/door/src/bad.ts': [
@@ -336,6 +377,11 @@ describe('the checker', () => {
 
     expect(describeViolations(checkArchitecture(files, manifests)).split('\n').sort()).toEqual(
       [
+        'packages/aws/src/inline.ts → SUB# (keys are spelled in the item module (packages/aws/src/items))',
+        'packages/aws/src/inline.ts → RATE# (keys are spelled in the item module (packages/aws/src/items))',
+        'packages/aws/src/inline.ts → ConditionExpression (DynamoDB expressions are built in the item module (packages/aws/src/items))',
+        'packages/aws/src/inline.ts → UpdateExpression (DynamoDB expressions are built in the item module (packages/aws/src/items))',
+        'packages/aws/src/inline.ts → KeyConditionExpression (DynamoDB expressions are built in the item module (packages/aws/src/items))',
         'packages/core/src/bad-imports.ts → @aws-sdk/client-sqs (core imports no AWS SDK, Lambda or CDK)',
         'packages/core/src/bad-imports.ts → @aws-sdk/client-sqs (a package imports only its declared dependencies)',
         'packages/core/src/bad-imports.ts → hono (core imports no HTTP framework)',

@@ -1,7 +1,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ACKNOWLEDGEMENT_INTERVAL_MS, hourOf, mailboxKey, sha256 } from '@leadflow/core';
-import { keys } from './keys';
+import { ackLedgerItem } from './items';
 
 export interface AcknowledgementRequest {
   /** The address the acknowledgement would go to. */
@@ -42,32 +42,21 @@ export class AcknowledgementLedger {
               Put: {
                 TableName: this.tableName,
                 // Hashed: the ledger names no address.
-                Item: {
-                  ...keys.ackMailbox(sha256(`mailbox\n${mailbox}`)),
-                  type: 'ack_mailbox',
-                  lastAt: now.toISOString(),
+                ...ackLedgerItem.mailbox(sha256(`mailbox\n${mailbox}`), {
+                  at: now.toISOString(),
+                  since: new Date(now.getTime() - ACKNOWLEDGEMENT_INTERVAL_MS).toISOString(),
                   notificationId: request.notificationId,
                   ttl: nowSeconds + 2 * intervalSeconds,
-                },
-                ConditionExpression: 'attribute_not_exists(pk) OR lastAt < :since OR notificationId = :id',
-                ExpressionAttributeValues: {
-                  ':since': new Date(now.getTime() - ACKNOWLEDGEMENT_INTERVAL_MS).toISOString(),
-                  ':id': request.notificationId,
-                },
+                }),
               },
             },
             {
               Update: {
                 TableName: this.tableName,
-                Key: keys.ackDomain(request.formId, domain, hourOf(now)),
-                UpdateExpression: 'ADD sent :one SET #ttl = if_not_exists(#ttl, :ttl)',
-                ConditionExpression: 'attribute_not_exists(sent) OR sent < :cap',
-                ExpressionAttributeNames: { '#ttl': 'ttl' },
-                ExpressionAttributeValues: {
-                  ':one': 1,
-                  ':cap': request.domainHourlyCap,
-                  ':ttl': nowSeconds + 7200,
-                },
+                ...ackLedgerItem.domain(request.formId, domain, hourOf(now), {
+                  cap: request.domainHourlyCap,
+                  ttl: nowSeconds + 7200,
+                }),
               },
             },
           ],

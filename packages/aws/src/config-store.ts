@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { LeadflowConfig, type LeadflowConfigInput, leadflowConfigSchema } from '@leadflow/core';
 import { z } from 'zod';
-import { keys } from './keys';
+import { configItem, keys } from './items';
 
 /**
  * The part of the configuration that changes at runtime: the teams (managers and their availability),
@@ -126,7 +126,7 @@ export function configItems(
 }
 
 /** The condition under which the seed writes version 1: no configuration in the table yet. */
-export const SEED_CONDITION = 'attribute_not_exists(pk)';
+export const SEED_CONDITION = configItem.seedCondition;
 
 /**
  * The runtime routing configuration in the table: `CONFIG#routing`/`CURRENT` with a version, and the
@@ -151,10 +151,9 @@ export class ConfigStore {
     try {
       await this.doc.send(
         new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: items.current, ConditionExpression: SEED_CONDITION } },
-            { Put: { TableName: this.tableName, Item: items.history, ConditionExpression: SEED_CONDITION } },
-          ],
+          TransactItems: configItem
+            .seed(items)
+            .map((put) => ({ Put: { TableName: this.tableName, ...put } })),
         }),
       );
       return true;
@@ -180,8 +179,7 @@ export class ConfigStore {
     const { Items } = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-        ExpressionAttributeValues: { ':pk': keys.config().pk, ':v': 'V#' },
+        ...configItem.versions(),
         ScanIndexForward: false,
         Limit: limit,
       }),
@@ -207,26 +205,9 @@ export class ConfigStore {
       await this.doc.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: items.current,
-                ...(expectedVersion === 0
-                  ? { ConditionExpression: 'attribute_not_exists(pk)' }
-                  : {
-                      ConditionExpression: 'version = :expected',
-                      ExpressionAttributeValues: { ':expected': expectedVersion },
-                    }),
-              },
-            },
+            { Put: { TableName: this.tableName, ...configItem.current(items.current, expectedVersion) } },
             // A version is written once: a history entry is never overwritten.
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: items.history,
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            { Put: { TableName: this.tableName, ...configItem.history(items.history) } },
           ],
         }),
       );

@@ -26,7 +26,17 @@ import {
   planIdentities,
   survivorOf,
 } from '@leadflow/core';
-import { identityItemSchema, keys, parseItem, profileItemSchema } from './keys';
+import {
+  contactItem,
+  identityItem,
+  identityItemSchema,
+  interactionItem,
+  keys,
+  mergeItem,
+  parseItem,
+  profileItemSchema,
+} from './items';
+import { NOT_MERGING } from './items/conditions';
 import { FENCE_ATTRIBUTES, type MergeGains, type MergeRecordItem, withMergeUndo } from './merge-record';
 
 export interface ContactProfile {
@@ -113,14 +123,7 @@ export interface ResolveOptions {
 }
 
 /** A contact that is being merged, or was, takes no new writes: they belong to the survivor. */
-export const NOT_MERGING = 'attribute_not_exists(mergedInto) AND attribute_not_exists(mergingInto)';
-
-/**
- * A contact may be fenced as a merge's loser only while it is not being merged, is not receiving a merge
- * itself (what is still being copied into it would be left behind), and no merge of it is being undone.
- */
-const MAY_BE_MERGED_AWAY =
-  'attribute_exists(pk) AND attribute_not_exists(mergedInto) AND (attribute_not_exists(mergingInto) OR mergingInto = :survivor) AND attribute_not_exists(pendingMerges) AND attribute_not_exists(unmerging)';
+export { NOT_MERGING };
 
 /** Another router fenced one of the contacts first; resolution starts over with fresh reads. */
 class MergeFenceConflict extends Error {
@@ -133,10 +136,6 @@ export class ContactResolutionConflict extends Error {
 }
 
 const MAX_ATTEMPTS = 5;
-
-/** Guards a write of possible duplicates: links written concurrently cannot take the set past its bound. */
-const DUPLICATES_ROOM =
-  '(attribute_not_exists(possibleDuplicates) OR size(possibleDuplicates) <= :duplicatesBefore)';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -415,8 +414,7 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
     items.push({
       Put: {
         TableName: tableName,
-        Item: {
-          ...keys.contact(contactId),
+        ...contactItem.create(contactId, {
           type: 'contact',
           contactId,
           createdAt: at.now,
@@ -428,9 +426,10 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
             ? { duplicateOf: plan.linkedTo, possibleDuplicates: new Set(plan.duplicates) }
             : {}),
           // The match's owner, so the lead goes where the match's leads go (routing keeps the owner).
-          ...(owner ? { ownerId: owner, gsi1pk: keys.owner(owner), gsi1sk: `CONTACT#${at.now}` } : {}),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
+          ...(owner
+            ? { ownerId: owner, gsi1pk: keys.owner(owner), gsi1sk: keys.contactIndexSk(at.now) }
+            : {}),
+        }),
       },
     });
   } else {
@@ -444,10 +443,16 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
       items.push({
         Update: {
           TableName: tableName,
-          ...updateContact(contactId, plan.attach.length > 0 ? details : {}, admission.add, at.now, {
-            verified: verifiedListed,
-            duplicates,
-          }),
+          ...contactItem.claimIdentities(
+            contactId,
+            plan.attach.length > 0 ? details : {},
+            admission.add,
+            at.now,
+            {
+              verified: verifiedListed,
+              duplicates,
+            },
+          ),
         },
       });
     }
@@ -463,14 +468,7 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
     items.push({
       Update: {
         TableName: tableName,
-        Key: keys.contact(other),
-        UpdateExpression: 'SET updatedAt = :now ADD possibleDuplicates :duplicates',
-        ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${DUPLICATES_ROOM}`,
-        ExpressionAttributeValues: {
-          ':now': at.now,
-          ':duplicates': new Set(admitted),
-          ':duplicatesBefore': MAX_POSSIBLE_DUPLICATES - admitted.length,
-        },
+        ...contactItem.linkDuplicates(other, at.now, admitted, MAX_POSSIBLE_DUPLICATES - admitted.length),
       },
     });
   }
@@ -478,16 +476,14 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
     items.push({
       Put: {
         TableName: tableName,
-        Item: {
-          ...keys.identity(identity.key),
+        ...identityItem.claim(identity.key, {
           type: 'identity',
           contactId,
           claimedAt: at.now,
           provenance: identity.provenance,
           firstSeenAt: at.entryAt,
           ...(context.captureId ? { firstCaptureId: context.captureId } : {}),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        }),
       },
     });
   }
@@ -495,15 +491,7 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
     items.push({
       Update: {
         TableName: tableName,
-        Key: keys.identity(key),
-        UpdateExpression: `SET provenance = :verified, verifiedAt = :at${context.captureId ? ', verifiedBy = :capture' : ''}`,
-        ConditionExpression: 'contactId = :contact',
-        ExpressionAttributeValues: {
-          ':verified': 'verified',
-          ':at': at.entryAt,
-          ':contact': contactId,
-          ...(context.captureId ? { ':capture': context.captureId } : {}),
-        },
+        ...identityItem.verify(key, { at: at.entryAt, contactId, captureId: context.captureId }),
       },
     });
   }
@@ -627,24 +615,13 @@ async function mergeInto(
           {
             Update: {
               TableName: tableName,
-              Key: keys.contact(loser.contactId),
-              UpdateExpression:
-                'SET mergingInto = :survivor, mergingAt = if_not_exists(mergingAt, :now), mergeId = if_not_exists(mergeId, :mergeId)',
-              ConditionExpression: MAY_BE_MERGED_AWAY,
-              ExpressionAttributeValues: {
-                ':survivor': survivor.contactId,
-                ':now': now,
-                ':mergeId': proposedMergeId,
-              },
+              ...contactItem.fence(loser.contactId, survivor.contactId, now, proposedMergeId),
             },
           },
           {
             Update: {
               TableName: tableName,
-              Key: keys.contact(survivor.contactId),
-              UpdateExpression: 'ADD pendingMerges :loser',
-              ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
-              ExpressionAttributeValues: { ':loser': new Set([loser.contactId]) },
+              ...contactItem.mergePending(survivor.contactId, loser.contactId),
             },
           },
         ],
@@ -719,7 +696,7 @@ async function mergeInto(
     // The survivor as it stands now: concurrent captures may have added identities or conversations.
     const current = await getProfile(doc, tableName, survivor.contactId);
     if (!current) throw new Error(`Contact ${survivor.contactId} vanished while merging`);
-    const plan = planMergeUpdate(current, profile, unlisted);
+    const plan = planMergeUpdate(current, profile, unlisted, now);
     // Refusals only grow as the survivor fills, so recording them ahead of the update stays true.
     const unlistedEntries: string[] = [];
     for (const identity of plan.refused) {
@@ -751,22 +728,14 @@ async function mergeInto(
             {
               Update: {
                 TableName: tableName,
-                Key: keys.contact(survivor.contactId),
-                UpdateExpression: plan.updateExpression,
-                ConditionExpression: plan.conditionExpression,
-                ...(Object.keys(plan.names).length > 0 ? { ExpressionAttributeNames: plan.names } : {}),
-                ExpressionAttributeValues: {
-                  ...plan.values,
-                  ':now': now,
-                  ':merged': new Set([loser.contactId]),
-                },
+                ...plan.update,
               },
             },
             {
               // Written once, with the update it describes: a repeat of the merge finds it and stops.
               Put: {
                 TableName: tableName,
-                Item: {
+                ...interactionItem.put({
                   ...keys.interaction(survivor.contactId, mergeAt, mergeId),
                   type: 'interaction',
                   interactionId: mergeId,
@@ -783,18 +752,13 @@ async function mergeInto(
                     identities,
                     ...plan.record,
                   },
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
+                }),
               },
             },
             {
               Update: {
                 TableName: tableName,
-                Key: keys.merge(mergeId),
-                UpdateExpression: 'SET #status = :done, completedAt = :now, gained = :gained',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':done': 'done', ':now': now, ':gained': gained },
+                ...mergeItem.done(mergeId, now, gained),
               },
             },
           ],
@@ -814,10 +778,7 @@ async function mergeInto(
   await doc.send(
     new UpdateCommand({
       TableName: tableName,
-      Key: keys.contact(loser.contactId),
-      UpdateExpression: 'SET mergedInto = :survivor, mergedAt = :now REMOVE gsi1pk, gsi1sk',
-      ConditionExpression: 'mergingInto = :survivor',
-      ExpressionAttributeValues: { ':survivor': survivor.contactId, ':now': now },
+      ...contactItem.merged(loser.contactId, survivor.contactId, now),
     }),
   );
   await clearPending(doc, tableName, survivor.contactId, loser.contactId);
@@ -828,7 +789,10 @@ async function mergeInto(
 async function recordMerge(doc: DynamoDBDocumentClient, tableName: string, record: MergeRecordItem) {
   await doc
     .send(
-      new PutCommand({ TableName: tableName, Item: record, ConditionExpression: 'attribute_not_exists(pk)' }),
+      new PutCommand({
+        TableName: tableName,
+        ...mergeItem.record(record),
+      }),
     )
     .catch((error: unknown) => {
       if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
@@ -854,18 +818,13 @@ async function moveItem(
         new TransactWriteCommand({
           TransactItems: [
             {
-              ConditionCheck: {
-                TableName: tableName,
-                Key: keys.contact(survivorId),
-                ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
-              },
+              ConditionCheck: { TableName: tableName, ...contactItem.notMerging(survivorId) },
             },
             { Put: { TableName: tableName, Item: moved } },
             {
               Delete: {
                 TableName: tableName,
-                Key: { pk: original.pk, sk: original.sk },
-                ConditionExpression: 'attribute_exists(pk)',
+                ...mergeItem.deleteOriginal(original),
               },
             },
           ],
@@ -890,9 +849,7 @@ async function clearPending(
   await doc.send(
     new UpdateCommand({
       TableName: tableName,
-      Key: keys.contact(survivorId),
-      UpdateExpression: 'DELETE pendingMerges :loser',
-      ExpressionAttributeValues: { ':loser': new Set([loserId]) },
+      ...contactItem.mergeCleared(survivorId, loserId),
     }),
   );
 }
@@ -918,10 +875,7 @@ async function repoint(
     .send(
       new UpdateCommand({
         TableName: tableName,
-        Key: keys.identity(identity),
-        UpdateExpression: 'SET contactId = :survivor, mergedFrom = :loser, mergeUndo = :undo',
-        ConditionExpression: 'contactId = :loser',
-        ExpressionAttributeValues: { ':survivor': survivorId, ':loser': loserId, ':undo': changed.mergeUndo },
+        ...identityItem.repoint(identity, { loserId, survivorId, undo: changed.mergeUndo }),
       }),
     )
     .catch((error: unknown) => {
@@ -935,59 +889,40 @@ async function repoint(
  * the survivor has room, and the newest open conversations of both. Guarded so that a concurrent capture
  * growing the survivor meanwhile makes the update fail and be planned again.
  */
-function planMergeUpdate(survivor: ContactProfile, loser: ContactProfile, unlisted: readonly string[]) {
-  const sets = ['updatedAt = :now'];
-  const removes: string[] = [];
-  const additions = ['mergedFrom :merged'];
-  const conditions = ['attribute_exists(pk)'];
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
+function planMergeUpdate(
+  survivor: ContactProfile,
+  loser: ContactProfile,
+  unlisted: readonly string[],
+  now: string,
+) {
   const admitted = admitMergedPoints(survivor, loser, unlisted, MAX_IDENTITIES);
-  const additionsBySet = {
-    identities: admitted.identities.add,
-    emails: admitted.emails,
-    phones: admitted.phones,
-  };
-  for (const [attribute, add] of Object.entries(additionsBySet)) {
-    if (add.length === 0) continue;
-    additions.push(`${attribute} :${attribute}`);
-    values[`:${attribute}`] = new Set(add);
-    conditions.push(`(attribute_not_exists(${attribute}) OR size(${attribute}) <= :${attribute}Before)`);
-    values[`:${attribute}Before`] = MAX_IDENTITIES - add.length;
-  }
   // Verified stays verified: a subset of the identities added, so within their bound.
   const verified = admitted.identities.add.filter((identity) => loser.verifiedIdentities?.has(identity));
-  if (verified.length > 0) {
-    additions.push('verifiedIdentities :verifiedIdentities');
-    values[':verifiedIdentities'] = new Set(verified);
-  }
   // Contacts an administrator separated from the loser stay apart from what it is now part of.
   const separated = [...(loser.separatedFrom ?? [])].filter(
     (id) => id !== survivor.contactId && !survivor.separatedFrom?.has(id),
   );
-  if (separated.length > 0) {
-    additions.push('separatedFrom :separatedFrom');
-    values[':separatedFrom'] = new Set(separated);
-  }
   const conversations = planConversationMerge(survivor.conversations, loser.conversations);
-  Object.entries(conversations.add).forEach(([conversationId, entry], index) => {
-    names[`#c${index}`] = conversationId;
-    // The merge gives the moved leads the survivor's owner, so their conversations follow that owner too.
-    const { ownerId: _movedOwner, ...moved } = entry as OpenConversation;
-    values[`:c${index}`] = survivor.ownerId ? { ...moved, ownerId: survivor.ownerId } : moved;
-    sets.push(`#cs.#c${index} = :c${index}`);
+  const update = contactItem.mergeSurvivor({
+    survivorId: survivor.contactId,
+    loserId: loser.contactId,
+    now,
+    bounded: {
+      identities: admitted.identities.add,
+      emails: admitted.emails,
+      phones: admitted.phones,
+    },
+    bound: MAX_IDENTITIES,
+    verified,
+    separated,
+    conversationsAdded: Object.entries(conversations.add).map(([conversationId, entry]) => {
+      // The merge gives the moved leads the survivor's owner, so their conversations follow that owner too.
+      const { ownerId: _movedOwner, ...moved } = entry as OpenConversation;
+      return [conversationId, survivor.ownerId ? { ...moved, ownerId: survivor.ownerId } : moved] as const;
+    }),
+    conversationsRetired: conversations.retire,
+    conversationsBefore: conversations.maxSizeBefore,
   });
-  conversations.retire.forEach((conversationId, index) => {
-    names[`#r${index}`] = conversationId;
-    removes.push(`#cs.#r${index}`);
-    // A retirement counts only if the entry is still there to remove.
-    conditions.push(`attribute_exists(#cs.#r${index})`);
-  });
-  if (Object.keys(names).length > 0) {
-    names['#cs'] = 'conversations';
-    conditions.push('size(#cs) <= :conversationsBefore');
-    values[':conversationsBefore'] = conversations.maxSizeBefore;
-  }
   const refused = admitted.identities.refused;
   const listedAfter = (survivor.identities?.size ?? 0) + admitted.identities.add.length;
   const notes = [
@@ -1001,10 +936,7 @@ function planMergeUpdate(survivor: ContactProfile, loser: ContactProfile, unlist
       : []),
   ];
   return {
-    updateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''} ADD ${additions.join(', ')}`,
-    conditionExpression: conditions.join(' AND '),
-    names,
-    values,
+    update,
     refused,
     listedAfter,
     retired: conversations.retire,
@@ -1064,8 +996,7 @@ export async function queryContact(
     const page = await doc.send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.contact(contactId).pk },
+        ...contactItem.partition(contactId),
         ConsistentRead: true,
         ExclusiveStartKey,
       }),
@@ -1086,57 +1017,6 @@ function profileAttributes(details: ContactDetails, identities: readonly string[
     ...(details.phone && identities.some((identity) => identity.startsWith('phone:'))
       ? { phones: new Set([details.phone]) }
       : {}),
-  };
-}
-
-/**
- * The profile update that claims a capture's new identities: the admitted ones are listed (and marked
- * verified when the provider vouched), guarded so that identities listed concurrently by another router
- * cannot take the set past its bound; also the identities it now holds as verified and the contacts it
- * gains as possible duplicates.
- */
-function updateContact(
-  contactId: string,
-  details: ContactDetails,
-  added: readonly string[],
-  now: string,
-  more: { readonly verified: readonly string[]; readonly duplicates: readonly string[] },
-) {
-  const additions: string[] = [];
-  const values: Record<string, unknown> = { ':now': now };
-  let condition = `attribute_exists(pk) AND ${NOT_MERGING}`;
-  if (added.length > 0) {
-    additions.push('identities :identities');
-    values[':identities'] = new Set(added);
-    condition += ' AND (attribute_not_exists(identities) OR size(identities) <= :listedBefore)';
-    values[':listedBefore'] = MAX_IDENTITIES - added.length;
-  }
-  if (details.email && added.some((identity) => identity.startsWith('email:'))) {
-    additions.push('emails :emails');
-    values[':emails'] = new Set([details.email]);
-  }
-  if (details.phone && added.some((identity) => identity.startsWith('phone:'))) {
-    additions.push('phones :phones');
-    values[':phones'] = new Set([details.phone]);
-  }
-  if (more.verified.length > 0) {
-    additions.push('verifiedIdentities :verifiedIdentities');
-    values[':verifiedIdentities'] = new Set(more.verified);
-  }
-  if (more.duplicates.length > 0) {
-    additions.push('possibleDuplicates :duplicates');
-    values[':duplicates'] = new Set(more.duplicates);
-    condition += ` AND ${DUPLICATES_ROOM}`;
-    values[':duplicatesBefore'] = MAX_POSSIBLE_DUPLICATES - more.duplicates.length;
-  }
-  const name = details.name ? ', #name = if_not_exists(#name, :name)' : '';
-  if (details.name) values[':name'] = details.name;
-  return {
-    Key: keys.contact(contactId),
-    UpdateExpression: `SET updatedAt = :now${name}${additions.length > 0 ? ` ADD ${additions.join(', ')}` : ''}`,
-    ConditionExpression: condition,
-    ...(details.name ? { ExpressionAttributeNames: { '#name': 'name' } } : {}),
-    ExpressionAttributeValues: values,
   };
 }
 

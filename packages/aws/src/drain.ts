@@ -15,8 +15,8 @@ import {
 } from '@leadflow/core';
 import { z } from 'zod';
 import { isCancelledBy } from './config-store';
-import { getProfile, NOT_MERGING } from './contacts';
-import { keys } from './keys';
+import { getProfile } from './contacts';
+import { contactItem, interactionItem, keys, leadItem, managerLoadItem } from './items';
 import { nextCursor, readLoads } from './leads';
 import { table } from './resources';
 
@@ -104,8 +104,7 @@ export async function drainQueue(deps: DrainDeps, teamId: string): Promise<Drain
       new QueryCommand({
         TableName: deps.tableName,
         IndexName: table.globalSecondaryIndexes[0]?.indexName,
-        KeyConditionExpression: 'gsi1pk = :queue',
-        ExpressionAttributeValues: { ':queue': keys.queue(teamId) },
+        ...leadItem.queue(teamId),
         ScanIndexForward: true,
         Limit: PAGE_SIZE,
         ExclusiveStartKey,
@@ -240,8 +239,6 @@ async function commitDequeue(
   const { doc, tableName } = deps;
   const owner = record.ownerId as string;
   const now = write.now.toISOString();
-  // A substitute takes the lead and the contact keeps its owner; otherwise the contact gets this owner.
-  const newOwner = write.contactOwnerId !== write.previousOwner;
   const interactionId = `${item.leadId}:dequeued`;
   try {
     await doc.send(
@@ -250,26 +247,14 @@ async function commitDequeue(
           {
             Update: {
               TableName: tableName,
-              Key: { pk: item.pk, sk: item.sk },
               // The owner's index partition; gsi1sk (LEAD#<capturedAt>#<leadId>) keeps its place in time.
-              UpdateExpression:
-                'SET ownerId = :owner, gsi1pk = :ownerKey, assignment = :assignment, teamId = :team, dequeuedAt = :now REMOVE queuedAt',
-              ConditionExpression:
-                'attribute_exists(pk) AND attribute_not_exists(ownerId) AND gsi1pk = :queue',
-              ExpressionAttributeValues: {
-                ':owner': owner,
-                ':ownerKey': keys.owner(owner),
-                ':assignment': record,
-                ':team': record.teamId,
-                ':now': now,
-                ':queue': keys.queue(teamId),
-              },
+              ...leadItem.dequeued(item, { teamId, owner, record, now }),
             },
           },
           {
             Put: {
               TableName: tableName,
-              Item: {
+              ...interactionItem.put({
                 ...keys.interaction(item.contactId, now, interactionId),
                 type: 'interaction',
                 interactionId,
@@ -281,44 +266,26 @@ async function commitDequeue(
                 assignment: record,
                 waitedSeconds: write.waitedSeconds,
                 summary: `Lead ${item.leadId} assigned to ${owner} from ${teamId}'s queue. ${record.reason}`,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
+              }),
             },
           },
           {
             Update: {
               TableName: tableName,
-              Key: keys.managerLoad(owner),
-              UpdateExpression: 'SET managerId = :manager, lastAssignedAt = :now ADD openLeads :one',
-              ExpressionAttributeValues: { ':manager': owner, ':now': now, ':one': 1 },
+              ...managerLoadItem.assigned(owner, now),
             },
           },
           {
             Update: {
               TableName: tableName,
-              Key: keys.contact(item.contactId),
-              UpdateExpression: `SET ${
-                newOwner
-                  ? 'ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), '
-                  : ''
-              }updatedAt = :now`,
-              // The owner is still the one the plan was made with, and no merge has started.
-              ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${
-                write.previousOwner === undefined
-                  ? 'attribute_not_exists(ownerId)'
-                  : 'ownerId = :previousOwner'
-              }`,
-              ExpressionAttributeValues: {
-                ':now': now,
-                ...(write.previousOwner === undefined ? {} : { ':previousOwner': write.previousOwner }),
-                ...(newOwner
-                  ? {
-                      ':owner': write.contactOwnerId,
-                      ':ownerKey': keys.owner(write.contactOwnerId),
-                      ':contactSk': `CONTACT#${now}`,
-                    }
-                  : {}),
-              },
+              // A substitute takes the lead and the contact keeps its owner; otherwise the contact gets this
+              // owner, only from the one the plan was made with and before any merge has started.
+              ...contactItem.leadDequeued({
+                contactId: item.contactId,
+                previousOwner: write.previousOwner,
+                contactOwnerId: write.contactOwnerId,
+                now,
+              }),
             },
           },
         ],

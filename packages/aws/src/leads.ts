@@ -28,17 +28,22 @@ import {
   getProfile,
   isConditionalConflict,
   type MergeRecord,
-  NOT_MERGING,
   resolveContact,
 } from './contacts';
 import {
+  type ConversationFragments,
+  contactItem,
+  counterItem,
+  cursorItem,
   cursorItemSchema,
-  dayOf,
+  interactionItem,
   interactionItemSchema,
   keys,
+  leadItem,
+  managerLoadItem,
   managerLoadItemSchema,
   parseItem,
-} from './keys';
+} from './items';
 
 export interface RouterDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -260,10 +265,7 @@ async function raiseScore(
     await doc.send(
       new UpdateCommand({
         TableName: tableName,
-        Key: keys.lead(contactId, leadId),
-        UpdateExpression: 'SET score = :score',
-        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(score) OR score < :score)',
-        ExpressionAttributeValues: { ':score': score },
+        ...leadItem.raiseScore(contactId, leadId, score),
       }),
     );
   } catch (error) {
@@ -379,10 +381,7 @@ export async function nextCursor(
   const { Attributes } = await doc.send(
     new UpdateCommand({
       TableName: tableName,
-      Key: keys.cursor(teamId),
-      UpdateExpression: 'ADD #position :one',
-      ExpressionAttributeNames: { '#position': 'position' },
-      ExpressionAttributeValues: { ':one': 1 },
+      ...cursorItem.draw(teamId),
       ReturnValues: 'UPDATED_NEW',
     }),
   );
@@ -405,7 +404,7 @@ interface RouteWrite extends Routed {
   readonly conversations?: OpenConversations | undefined;
 }
 
-function interactionItem(write: RouteWrite) {
+function interactionOf(write: RouteWrite) {
   const { capture, contactId, leadId, assignment, mode, acknowledge, notify } = write;
   return {
     ...keys.interaction(contactId, capture.receivedAt, capture.submissionId),
@@ -435,17 +434,7 @@ function interactionItem(write: RouteWrite) {
  * conversations it retires so the map stays within `MAX_OPEN_CONVERSATIONS`, each recorded on the
  * timeline in the same transaction (so a redelivery, which finds the capture's entry, records nothing).
  */
-function conversationUpdate(write: RouteWrite): {
-  expression: string;
-  /** ` REMOVE …` of the retired conversations, or empty. */
-  remove: string;
-  /**
-   * The map is as read where it matters: a new lead's conversation has no open lead (a concurrent message
-   * may have opened it), and no concurrent capture grew the map past what the retirements allow for.
-   */
-  condition: string;
-  names: Record<string, string>;
-  values: Record<string, unknown>;
+function conversationUpdate(write: RouteWrite): ConversationFragments & {
   /** Timeline entries of the retirements, to put in the same transaction. */
   entries: Record<string, unknown>[];
 } {
@@ -453,42 +442,23 @@ function conversationUpdate(write: RouteWrite): {
   if (!capture.conversationId) {
     return { expression: '', remove: '', condition: '', names: {}, values: {}, entries: [] };
   }
-  const guarded = write.mode === 'lead' && CONVERSATIONAL.has(capture.channel) && !capture.urgent;
-  const windowStart = new Date(Date.parse(capture.receivedAt) - write.windowMinutes * 60_000).toISOString();
   const plan = planConversationWrite(write.conversations, capture.conversationId);
-  const names: Record<string, string> = { '#conversation': capture.conversationId };
-  const conditions = [
-    ...(guarded
-      ? [
-          '(attribute_not_exists(conversations.#conversation) OR conversations.#conversation.lastAt < :windowStart)',
-        ]
-      : []),
-    // Counted as already there: it must still be, or the write would grow the map after all.
-    ...(plan.isNew ? [] : ['attribute_exists(conversations.#conversation)']),
-    'size(conversations) <= :conversationsBefore',
-  ];
-  plan.retire.forEach((conversationId, index) => {
-    names[`#retired${index}`] = conversationId;
-    conditions.push(`attribute_exists(conversations.#retired${index})`);
-  });
   return {
-    expression: ', conversations.#conversation = :conversation',
-    remove:
-      plan.retire.length > 0
-        ? ` REMOVE ${plan.retire.map((_, index) => `conversations.#retired${index}`).join(', ')}`
-        : '',
-    condition: conditions.map((condition) => ` AND ${condition}`).join(''),
-    names,
-    values: {
+    ...contactItem.conversation({
+      conversationId: capture.conversationId,
+      // A new lead's conversation has no open lead (a concurrent message may have opened it).
+      guarded: write.mode === 'lead' && CONVERSATIONAL.has(capture.channel) && !capture.urgent,
+      windowStart: new Date(Date.parse(capture.receivedAt) - write.windowMinutes * 60_000).toISOString(),
+      isNew: plan.isNew,
+      retire: plan.retire,
+      maxSizeBefore: plan.maxSizeBefore,
       // Who holds the lead travels with its conversation, so the next message reaches them.
-      ':conversation': {
+      value: {
         leadId: write.leadId,
         lastAt: capture.receivedAt,
         ...(write.assignment.ownerId ? { ownerId: write.assignment.ownerId } : {}),
       },
-      ':conversationsBefore': plan.maxSizeBefore,
-      ...(guarded ? { ':windowStart': windowStart } : {}),
-    },
+    }),
     entries: plan.retire.map((conversationId) =>
       retirementEntry(write, conversationId, write.conversations?.[conversationId], plan.size),
     ),
@@ -526,23 +496,13 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
   const { capture, leadId, contactId, assignment, now } = write;
   const ownerId = assignment.ownerId;
   const conversation = conversationUpdate(write);
-  const acknowledged = write.acknowledge ? ', lastAcknowledgedAt = :at' : '';
-  // The contact's owner changes only to the plan's (never for a substitution or a queued lead), and only
-  // from the owner the plan was made with: a concurrent lead that set one first makes this one re-plan.
-  const newOwner = write.contactOwnerId !== undefined && write.contactOwnerId !== write.previousOwner;
-  const ownerSet = newOwner
-    ? 'ownerId = :owner, gsi1pk = :ownerKey, gsi1sk = if_not_exists(gsi1sk, :contactSk), '
-    : '';
-  const ownerCondition =
-    write.previousOwner === undefined ? 'attribute_not_exists(ownerId)' : 'ownerId = :previousOwner';
   await doc.send(
     new TransactWriteCommand({
       TransactItems: [
         {
           Put: {
             TableName: tableName,
-            Item: {
-              ...keys.lead(contactId, leadId),
+            ...leadItem.put(contactId, leadId, {
               type: 'lead',
               leadId,
               contactId,
@@ -567,39 +527,30 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               // A manager's leads by their owner index; a queued lead by its team's queue, oldest first.
               gsi1pk: ownerId ? keys.owner(ownerId) : keys.queue(assignment.teamId),
               gsi1sk: keys.leadIndexSk(capture.receivedAt, leadId),
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            }),
           },
         },
         {
           Put: {
             TableName: tableName,
-            Item: interactionItem(write),
-            ConditionExpression: 'attribute_not_exists(pk)',
+            ...interactionItem.put(interactionOf(write)),
           },
         },
         {
           Update: {
             TableName: tableName,
-            Key: keys.contact(contactId),
-            UpdateExpression: `SET ${ownerSet}lastLeadAt = :at, updatedAt = :now${conversation.expression}${acknowledged}${conversation.remove} ADD leadCount :one`,
-            // Never while the contact is being merged into another.
-            ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${ownerCondition}${conversation.condition}`,
-            ...(capture.conversationId ? { ExpressionAttributeNames: conversation.names } : {}),
-            ExpressionAttributeValues: {
-              ...(write.previousOwner === undefined ? {} : { ':previousOwner': write.previousOwner }),
-              ...(newOwner
-                ? {
-                    ':owner': write.contactOwnerId,
-                    ':ownerKey': keys.owner(write.contactOwnerId as string),
-                    ':contactSk': keys.contactIndexSk(now),
-                  }
-                : {}),
-              ':at': capture.receivedAt,
-              ':now': now,
-              ':one': 1,
-              ...conversation.values,
-            },
+            ...contactItem.leadWritten({
+              contactId,
+              // The contact's owner changes only to the plan's (never for a substitution or a queued lead), and
+              // only from the owner the plan was made with: a concurrent lead that set one first re-plans.
+              previousOwner: write.previousOwner,
+              contactOwnerId: write.contactOwnerId,
+              receivedAt: capture.receivedAt,
+              now,
+              acknowledge: write.acknowledge,
+              hasConversation: Boolean(capture.conversationId),
+              conversation,
+            }),
           },
         },
         ...conversation.entries.map((Item) => ({ Put: { TableName: tableName, Item } })),
@@ -620,9 +571,7 @@ async function countLoad(doc: DynamoDBDocumentClient, tableName: string, manager
   await doc.send(
     new UpdateCommand({
       TableName: tableName,
-      Key: keys.managerLoad(managerId),
-      UpdateExpression: 'SET managerId = :manager, lastAssignedAt = :now ADD openLeads :one',
-      ExpressionAttributeValues: { ':manager': managerId, ':now': now, ':one': 1 },
+      ...managerLoadItem.assigned(managerId, now),
     }),
   );
 }
@@ -644,27 +593,24 @@ async function writeMessage(
         {
           Put: {
             TableName: tableName,
-            Item: interactionItem(write),
-            ConditionExpression: 'attribute_not_exists(pk)',
+            ...interactionItem.put(interactionOf(write)),
           },
         },
         {
           Update: {
             TableName: tableName,
-            Key: keys.lead(contactId, leadId),
-            UpdateExpression: 'SET lastMessageAt = :at ADD messageCount :one',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':at': capture.receivedAt, ':one': 1 },
+            ...leadItem.messageAdded(contactId, leadId, capture.receivedAt),
           },
         },
         {
           Update: {
             TableName: tableName,
-            Key: keys.contact(contactId),
-            UpdateExpression: `SET updatedAt = :now${conversation.expression}${conversation.remove}`,
-            ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}${conversation.condition}`,
-            ...(capture.conversationId ? { ExpressionAttributeNames: conversation.names } : {}),
-            ExpressionAttributeValues: { ':now': now, ...conversation.values },
+            ...contactItem.messageWritten({
+              contactId,
+              now,
+              hasConversation: Boolean(capture.conversationId),
+              conversation,
+            }),
           },
         },
         ...conversation.entries.map((Item) => ({ Put: { TableName: tableName, Item } })),
@@ -683,10 +629,7 @@ async function countDaily(
   await doc.send(
     new UpdateCommand({
       TableName: tableName,
-      Key: keys.stats(keys.channelStats(capture.channel), dayOf(capture.receivedAt)),
-      UpdateExpression: 'ADD #counter :one',
-      ExpressionAttributeNames: { '#counter': counter },
-      ExpressionAttributeValues: { ':one': 1 },
+      ...counterItem.channel(capture, counter),
     }),
   );
 }

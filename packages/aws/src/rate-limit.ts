@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { minuteWindow } from '@leadflow/core';
-import { dayOf, keys } from './keys';
+import { counterItem, dayOf, rateWindowItem } from './items';
 
 export interface RateLimitCheck {
   readonly scope: string;
@@ -30,11 +30,7 @@ export class RateLimiter {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.rate(input.scope, input.client, window.start),
-          UpdateExpression: 'ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)',
-          ConditionExpression: 'attribute_not_exists(hits) OR hits < :limit',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: { ':one': 1, ':limit': input.limit, ':ttl': window.start + 3600 },
+          ...rateWindowItem.hit(input.scope, input.client, window.start, input.limit),
         }),
       );
       return { allowed: true, retryAfterSeconds: 0 };
@@ -52,14 +48,10 @@ export class RateLimiter {
     reason: string,
     now: Date = new Date(),
   ): Promise<void> {
-    const scope = endpoint.kind === 'form' ? keys.formStats(endpoint.id) : keys.widgetStats(endpoint.id);
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: keys.stats(scope, dayOf(now.toISOString())),
-        UpdateExpression: 'ADD #reason :one',
-        ExpressionAttributeNames: { '#reason': reason },
-        ExpressionAttributeValues: { ':one': 1 },
+        ...counterItem.refused(endpoint, reason, dayOf(now.toISOString())),
       }),
     );
   }

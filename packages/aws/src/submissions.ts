@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type CaptureEvent, IdempotencyKeyReuseError } from '@leadflow/core';
-import { dayOf, keys } from './keys';
+import { counterItem, dayOf, submissionItem } from './items';
 
 /** Raw submissions are kept this long as the durable inbox behind every lead. */
 const RETENTION_SECONDS = 90 * 24 * 60 * 60;
@@ -40,19 +40,20 @@ export class SubmissionStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...keys.submission(input.idempotencyHash),
-            type: 'submission',
-            submissionId: input.capture.submissionId,
-            requestHash: input.requestHash,
-            channel: input.capture.channel,
-            sourceId: input.capture.sourceId,
-            capture: input.capture,
-            windowEndsAt: nowSeconds + input.windowSeconds,
-            ttl: nowSeconds + RETENTION_SECONDS,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR windowEndsAt < :now',
-          ExpressionAttributeValues: { ':now': nowSeconds },
+          ...submissionItem.put(
+            input.idempotencyHash,
+            {
+              type: 'submission',
+              submissionId: input.capture.submissionId,
+              requestHash: input.requestHash,
+              channel: input.capture.channel,
+              sourceId: input.capture.sourceId,
+              capture: input.capture,
+              windowEndsAt: nowSeconds + input.windowSeconds,
+              ttl: nowSeconds + RETENTION_SECONDS,
+            },
+            nowSeconds,
+          ),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -79,9 +80,7 @@ export class SubmissionStore {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: keys.stats(keys.formStats(formId), dayOf(now.toISOString())),
-        UpdateExpression: 'ADD spam :one',
-        ExpressionAttributeValues: { ':one': 1 },
+        ...counterItem.spam(formId, dayOf(now.toISOString())),
       }),
     );
   }

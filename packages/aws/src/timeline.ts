@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { keys } from './keys';
+import { interactionItem } from './items';
 
 /** One entry of a contact's timeline: an interaction on any channel, or a system event such as a merge. */
 export interface TimelineEntry {
@@ -28,8 +28,7 @@ export async function getTimeline(
     const page = await doc.send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
-        ExpressionAttributeValues: { ':pk': keys.contact(contactId).pk, ':tl': keys.timelinePrefix },
+        ...interactionItem.timeline(contactId),
         ProjectionExpression: 'interactionId, occurredAt, channel, direction, summary, leadId, #mode',
         ExpressionAttributeNames: { '#mode': 'mode' },
         ScanIndexForward: !options.newestFirst,

@@ -7,8 +7,8 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { type ContactProfile, getProfile, NOT_MERGING, queryContact } from './contacts';
-import { keys } from './keys';
+import { type ContactProfile, getProfile, queryContact } from './contacts';
+import { keys, mergeItem } from './items';
 import { type MergeRecordItem, parseMergeRecord, withoutMergeUndo } from './merge-record';
 
 /** No merge has this id. */
@@ -103,23 +103,13 @@ async function begin(doc: DynamoDBDocumentClient, tableName: string, record: Mer
           {
             Update: {
               TableName: tableName,
-              Key: keys.merge(record.mergeId),
-              UpdateExpression: 'SET #status = :undoing',
-              ConditionExpression: '#status IN (:done, :undoing)',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':undoing': 'undoing', ':done': 'done' },
+              ...mergeItem.undoing(record.mergeId),
             },
           },
           {
             Update: {
               TableName: tableName,
-              Key: keys.contact(record.survivorId),
-              UpdateExpression: 'SET unmerging = :mergeId ADD separatedFrom :loser',
-              ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING}`,
-              ExpressionAttributeValues: {
-                ':mergeId': record.mergeId,
-                ':loser': new Set([record.loserId]),
-              },
+              ...mergeItem.survivorUndoing(record.survivorId, record.mergeId, record.loserId),
             },
           },
         ],
@@ -147,9 +137,7 @@ async function restoreProfile(doc: DynamoDBDocumentClient, tableName: string, re
     await doc.send(
       new PutCommand({
         TableName: tableName,
-        Item: profile,
-        ConditionExpression: 'mergedInto = :survivor AND mergeId = :mergeId',
-        ExpressionAttributeValues: { ':survivor': record.survivorId, ':mergeId': record.mergeId },
+        ...mergeItem.restoreLoser(profile, record.survivorId, record.mergeId),
       }),
     );
   } catch (error) {
@@ -169,9 +157,7 @@ async function moveBack(doc: DynamoDBDocumentClient, tableName: string, record: 
     const page = await doc.send(
       new QueryCommand({
         TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        FilterExpression: 'mergeUndo.mergeId = :mergeId',
-        ExpressionAttributeValues: { ':pk': keys.contact(record.survivorId).pk, ':mergeId': record.mergeId },
+        ...mergeItem.moved(record.survivorId, record.mergeId),
         ConsistentRead: true,
         ExclusiveStartKey,
       }),
@@ -187,9 +173,7 @@ async function moveBack(doc: DynamoDBDocumentClient, tableName: string, record: 
               {
                 Delete: {
                   TableName: tableName,
-                  Key: { pk: item.pk, sk: item.sk },
-                  ConditionExpression: 'mergeUndo.mergeId = :mergeId',
-                  ExpressionAttributeValues: { ':mergeId': record.mergeId },
+                  ...mergeItem.deleteMoved(item, record.mergeId),
                 },
               },
             ],
@@ -226,9 +210,7 @@ async function repointBack(doc: DynamoDBDocumentClient, tableName: string, recor
       .send(
         new PutCommand({
           TableName: tableName,
-          Item: original,
-          ConditionExpression: 'mergeUndo.mergeId = :mergeId AND contactId = :survivor',
-          ExpressionAttributeValues: { ':mergeId': record.mergeId, ':survivor': record.survivorId },
+          ...mergeItem.restoreIdentity(original, record.survivorId, record.mergeId),
         }),
       )
       .then(() => restored++)
@@ -280,10 +262,7 @@ async function finish(
       {
         Update: {
           TableName: tableName,
-          Key: keys.contact(record.loserId),
-          UpdateExpression: 'REMOVE unmerging',
-          ConditionExpression: 'unmerging = :mergeId',
-          ExpressionAttributeValues: { ':mergeId': record.mergeId },
+          ...mergeItem.loserRestored(record.loserId, record.mergeId),
         },
       },
       entry(
@@ -299,11 +278,7 @@ async function finish(
       {
         Update: {
           TableName: tableName,
-          Key: keys.merge(record.mergeId),
-          UpdateExpression: 'SET #status = :undone, undoneAt = :now',
-          ConditionExpression: '#status = :undoing',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':undone': 'undone', ':undoing': 'undoing', ':now': now },
+          ...mergeItem.undone(record.mergeId, now),
         },
       },
       ...gained.unlistedEntries.map((interactionId) => ({
@@ -330,47 +305,14 @@ async function finish(
 
 /** The survivor's update that takes away what the merge gave it. */
 function survivorUpdate(record: MergeRecordItem, updatedAt: string, seenUpdatedAt: string | undefined) {
-  const gained = record.gained as NonNullable<MergeRecordItem['gained']>;
-  const sets = ['updatedAt = :updatedAt'];
-  const removes = ['unmerging'];
-  const deletes = ['mergedFrom :loser'];
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {
-    ':updatedAt': updatedAt,
-    ':loser': new Set([record.loserId]),
-    ':mergeId': record.mergeId,
-  };
-  const taken = {
-    identities: gained.identities,
-    emails: gained.emails,
-    phones: gained.phones,
-    verifiedIdentities: gained.verifiedIdentities,
-    separatedFrom: gained.separatedFrom ?? [],
-  };
-  for (const [attribute, removed] of Object.entries(taken)) {
-    if (removed.length === 0) continue;
-    deletes.push(`${attribute} :${attribute}`);
-    values[`:${attribute}`] = new Set(removed);
-  }
-  gained.conversationsAdded.forEach((conversationId, index) => {
-    names[`#a${index}`] = conversationId;
-    removes.push(`#cs.#a${index}`);
+  return mergeItem.survivorRestored({
+    survivorId: record.survivorId,
+    loserId: record.loserId,
+    mergeId: record.mergeId,
+    gained: record.gained as NonNullable<MergeRecordItem['gained']>,
+    updatedAt,
+    seenUpdatedAt,
   });
-  Object.entries(gained.conversationsRetired).forEach(([conversationId, entry], index) => {
-    names[`#r${index}`] = conversationId;
-    values[`:r${index}`] = entry;
-    sets.push(`#cs.#r${index} = if_not_exists(#cs.#r${index}, :r${index})`);
-  });
-  if (Object.keys(names).length > 0) names['#cs'] = 'conversations';
-  const seen = seenUpdatedAt === undefined ? 'attribute_not_exists(updatedAt)' : 'updatedAt = :seen';
-  if (seenUpdatedAt !== undefined) values[':seen'] = seenUpdatedAt;
-  return {
-    Key: keys.contact(record.survivorId),
-    UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')} DELETE ${deletes.join(', ')}`,
-    ConditionExpression: `attribute_exists(pk) AND unmerging = :mergeId AND ${seen}`,
-    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-    ExpressionAttributeValues: values,
-  };
 }
 
 /** A merge's record, for the admin command and tests. */

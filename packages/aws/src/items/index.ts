@@ -1,0 +1,7 @@
+/**
+ * The single-table item module: key builders, the zod schemas reads are parsed with, and the writes and
+ * queries of every entity. No other file under `packages/aws/src` spells a key, an update expression or a
+ * condition (test/unit/architecture.test.ts holds it so).
+ */
+export * from './operations';
+export * from './schema';

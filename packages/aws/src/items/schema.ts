@@ -1,0 +1,172 @@
+import { assignmentSchema, captureEventSchema } from '@leadflow/core';
+import { z } from 'zod';
+
+/**
+ * The single-table items: every key builder and the zod schema each read is parsed with, in one module, so
+ * no other file spells a key or trusts an unchecked item.
+ *
+ * Single-table key design. Every item has `pk`/`sk`; manager-facing listings use `gsi1`.
+ *
+ * | entity      | pk                         | sk                         | gsi1pk          | gsi1sk              |
+ * |-------------|----------------------------|----------------------------|-----------------|---------------------|
+ * | submission  | SUB#<idempotency hash>     | SUB                        |                 |                     |
+ * | identity    | IDENT#<email:…/phone:…>    | IDENT                      |                 |                     |
+ * | contact     | CONTACT#<contactId>        | PROFILE                    | OWNER#<manager> | CONTACT#<createdAt> |
+ * | lead        | CONTACT#<contactId>        | LEAD#<leadId>              | OWNER#<manager> | LEAD#<createdAt>    |
+ * | interaction | CONTACT#<contactId>        | TL#<occurredAt>#<id>       |                 |                     |
+ * | rr cursor   | TEAM#<teamId>              | CURSOR                     |                 |                     |
+ * | counters    | STATS#<dimension>          | DAY#<yyyy-mm-dd>           |                 |                     |
+ * | send ledger | NOTIFY#<function>          | <hash of notification id>  |                 |                     |
+ * | lead queued | CONTACT#<contactId>        | LEAD#<leadId>              | QUEUE#<team>    | LEAD#<capturedAt>   |
+ * | mgr load    | MANAGER#<managerId>        | LOAD                       |                 |                     |
+ * | rate window | RATE#<scope>#<client key>  | MIN#<window start, epoch s>|                 |                     |
+ * | ack mailbox | ACK#MAILBOX#<hash>         | ACK                        |                 |                     |
+ * | ack domain  | ACK#DOMAIN#<form>#<domain> | HOUR#<yyyy-mm-ddThh>       |                 |                     |
+ * | merge       | MERGE#<mergeId>            | RECORD                     |                 |                     |
+ * | config      | CONFIG#routing             | CURRENT                    |                 |                     |
+ * | config hist | CONFIG#routing             | V#<version, 10 digits>     |                 |                     |
+ *
+ * The routing configuration (teams, managers, rules, scoring) lives in `CONFIG#routing`: `CURRENT` is the
+ * one routing reads, and every accepted change also writes its version as `V#…`, the change history.
+ */
+export const keys = {
+  submission: (idempotencyHash: string) => ({ pk: `SUB#${idempotencyHash}`, sk: 'SUB' }),
+  identity: (identity: string) => ({ pk: `IDENT#${identity}`, sk: 'IDENT' }),
+  contact: (contactId: string) => ({ pk: `CONTACT#${contactId}`, sk: 'PROFILE' }),
+  lead: (contactId: string, leadId: string) => ({ pk: `CONTACT#${contactId}`, sk: `LEAD#${leadId}` }),
+  interaction: (contactId: string, occurredAt: string, interactionId: string) => ({
+    pk: `CONTACT#${contactId}`,
+    sk: `TL#${occurredAt}#${interactionId}`,
+  }),
+  cursor: (teamId: string) => ({ pk: `TEAM#${teamId}`, sk: 'CURSOR' }),
+  stats: (dimension: string, day: string) => ({ pk: `STATS#${dimension}`, sk: `DAY#${day}` }),
+  owner: (managerId: string) => `OWNER#${managerId}`,
+  /** gsi1 sort keys: a manager's (or a queue's) leads by capture time, their contacts by creation time. */
+  leadIndexSk: (capturedAt: string, leadId: string) => `LEAD#${capturedAt}#${leadId}`,
+  contactIndexSk: (createdAt: string) => `CONTACT#${createdAt}`,
+  /** The sort-key prefix of a contact's timeline entries. */
+  timelinePrefix: 'TL#',
+  /** Dimensions of the daily counters. */
+  channelStats: (channel: string) => `CHANNEL#${channel}`,
+  formStats: (formId: string) => `FORM#${formId}`,
+  widgetStats: (widgetId: string) => `WIDGET#${widgetId}`,
+  /** The gsi1 partition of a team's queue of leads waiting for an available manager. */
+  queue: (teamId: string) => `QUEUE#${teamId}`,
+  /** A manager's open-lead count and last assignment, maintained on write. */
+  managerLoad: (managerId: string) => ({ pk: `MANAGER#${managerId}`, sk: 'LOAD' }),
+  /** One client's requests to one form or widget in one minute (the client key is an IP or an IPv6 /64). */
+  rate: (scope: string, client: string, windowStart: number) => ({
+    pk: `RATE#${scope}#${client}`,
+    sk: `MIN#${windowStart}`,
+  }),
+  /** What one merge of two contacts moved, so it can be undone. */
+  merge: (mergeId: string) => ({ pk: `MERGE#${mergeId}`, sk: 'RECORD' as const }),
+  /** The last acknowledgement sent to a mailbox (hashed: the key names no address). */
+  ackMailbox: (mailboxHash: string) => ({ pk: `ACK#MAILBOX#${mailboxHash}`, sk: 'ACK' }),
+  /** Acknowledgements one form sent to one recipient domain in one hour. */
+  ackDomain: (formId: string, domain: string, hour: string) => ({
+    pk: `ACK#DOMAIN#${formId}#${domain}`,
+    sk: `HOUR#${hour}`,
+  }),
+  /**
+   * The runtime routing configuration: `CURRENT` without a version, else that version's history item
+   * (zero-padded, so the history sorts by version).
+   */
+  config: (version?: number) => ({
+    pk: 'CONFIG#routing',
+    sk: version === undefined ? 'CURRENT' : `V#${String(version).padStart(10, '0')}`,
+  }),
+} as const;
+
+/** The UTC day of an ISO timestamp, for daily counters. */
+export function dayOf(iso: string): string {
+  return iso.slice(0, 10);
+}
+
+const key = { pk: z.string(), sk: z.string() };
+
+/** A contact's profile. Sets come back from DynamoDB as `Set`s; every list is optional on old items. */
+export const profileItemSchema = z.looseObject({
+  ...key,
+  contactId: z.string(),
+  createdAt: z.string(),
+  ownerId: z.string().optional(),
+  mergedInto: z.string().optional(),
+  mergingInto: z.string().optional(),
+  mergingAt: z.string().optional(),
+  pendingMerges: z.set(z.string()).optional(),
+  identities: z.set(z.string()).optional(),
+  emails: z.set(z.string()).optional(),
+  phones: z.set(z.string()).optional(),
+  conversations: z
+    .record(z.string(), z.object({ leadId: z.string(), lastAt: z.string(), ownerId: z.string().optional() }))
+    .optional(),
+  lastAcknowledgedAt: z.string().optional(),
+  lastLeadAt: z.string().optional(),
+  verifiedIdentities: z.set(z.string()).optional(),
+  duplicateOf: z.string().optional(),
+  possibleDuplicates: z.set(z.string()).optional(),
+  separatedFrom: z.set(z.string()).optional(),
+});
+
+/** An identity claim: the contact it points to, and whether a provider vouched for it. */
+export const identityItemSchema = z.looseObject({
+  ...key,
+  contactId: z.string(),
+  provenance: z.enum(['verified', 'claimed']).optional(),
+  firstCaptureId: z.string().optional(),
+  firstSeenAt: z.string().optional(),
+});
+
+/** A lead: its owner (absent while queued), where routing sent it, and the capture that opened it. */
+export const leadItemSchema = z.looseObject({
+  ...key,
+  leadId: z.string(),
+  contactId: z.string(),
+  status: z.string(),
+  teamId: z.string(),
+  ownerId: z.string().optional(),
+  assignment: assignmentSchema,
+  capturedAt: z.string(),
+  capture: captureEventSchema,
+});
+
+const notifySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.enum(['manager_alert', 'message_alert', 'acknowledgement']) }),
+  z.object({
+    kind: z.literal('team_warning'),
+    recipientId: z.string(),
+    warning: z.enum(['queued', 'fallback']),
+  }),
+]);
+
+/** A routed capture's timeline entry: what it became, as a redelivery re-reads it. */
+export const interactionItemSchema = z.looseObject({
+  ...key,
+  interactionId: z.string(),
+  leadId: z.string(),
+  mode: z.enum(['lead', 'message']).default('lead'),
+  assignment: assignmentSchema,
+  acknowledge: z.boolean().default(false),
+  notify: z.array(notifySchema).optional(),
+});
+
+export const cursorItemSchema = z.looseObject({ ...key, position: z.coerce.number().int().nonnegative() });
+
+export const managerLoadItemSchema = z.looseObject({
+  ...key,
+  managerId: z.string(),
+  openLeads: z.coerce.number().int().default(0),
+  lastAssignedAt: z.string().optional(),
+});
+
+/** Parses an item read from the table; a malformed item is an error that names the key, never a cast. */
+export function parseItem<T extends z.ZodType>(schema: T, item: unknown): z.infer<T> {
+  const parsed = schema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const where =
+    item && typeof item === 'object'
+      ? `${String((item as { pk?: unknown }).pk)} ${String((item as { sk?: unknown }).sk)}`
+      : '?';
+  throw new Error(`Malformed item ${where}: ${z.prettifyError(parsed.error)}`);
+}
