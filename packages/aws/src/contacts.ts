@@ -536,35 +536,29 @@ function duplicateEntry(
     plan.kind === 'new_linked'
       ? 'a capture matched by what it claims brought identities that may not be added to a contact with verified ones'
       : 'one capture’s identities point at both, but not with verified evidence for both';
-  return {
-    ...keys.interaction(contactId, occurredAt, interactionId),
-    type: 'interaction',
-    interactionId,
-    channel: 'system',
-    direction: 'internal',
+  return interactionItem.system({
+    contactId,
     occurredAt,
+    interactionId,
     event: 'possible_duplicate',
     possibleDuplicate: other,
     ...(by ? { matchedBy: by } : {}),
     summary: `Possible duplicate of contact ${other}, not merged: ${why}${
       by ? ` (matched ${by.identity}, ${by.provenance}, on ${by.contactId})` : ''
     }`,
-  };
+  });
 }
 
 function skippedEntry(contactId: string, identity: CaptureIdentity, occurredAt: string, entryId: string) {
   const interactionId = `${entryId}:skipped:${identity.key}`;
-  return {
-    ...keys.interaction(contactId, occurredAt, interactionId),
-    type: 'interaction',
-    interactionId,
-    channel: 'system',
-    direction: 'internal',
+  return interactionItem.system({
+    contactId,
     occurredAt,
+    interactionId,
     event: 'identity_skipped',
     skippedIdentity: identity.key,
     summary: `Identity ${identity.key} not added: it is claimed, and this contact has verified identities`,
-  };
+  });
 }
 
 export async function getProfile(
@@ -735,24 +729,23 @@ async function mergeInto(
               // Written once, with the update it describes: a repeat of the merge finds it and stops.
               Put: {
                 TableName: tableName,
-                ...interactionItem.put({
-                  ...keys.interaction(survivor.contactId, mergeAt, mergeId),
-                  type: 'interaction',
-                  interactionId: mergeId,
-                  channel: 'system',
-                  direction: 'internal',
-                  occurredAt: mergeAt,
-                  event: 'merged',
-                  mergeId,
-                  summary: `${summary}${plan.summary}`,
-                  merge: {
+                ...interactionItem.put(
+                  interactionItem.system({
+                    contactId: survivor.contactId,
+                    occurredAt: mergeAt,
+                    interactionId: mergeId,
+                    event: 'merged',
                     mergeId,
-                    survivorId: survivor.contactId,
-                    mergedId: loser.contactId,
-                    identities,
-                    ...plan.record,
-                  },
-                }),
+                    summary: `${summary}${plan.summary}`,
+                    merge: {
+                      mergeId,
+                      survivorId: survivor.contactId,
+                      mergedId: loser.contactId,
+                      identities,
+                      ...plan.record,
+                    },
+                  }),
+                ),
               },
             },
             {
@@ -971,17 +964,14 @@ function unlistedIdentityEntry(
   interactionId: string,
   listed: number,
 ) {
-  return {
-    ...keys.interaction(contactId, occurredAt, interactionId),
-    type: 'interaction',
-    interactionId,
-    channel: 'system',
-    direction: 'internal',
+  return interactionItem.system({
+    contactId,
     occurredAt,
+    interactionId,
     event: 'identity_unlisted',
     unlistedIdentity: identity,
     summary: `Identity ${identity} not added: the contact has ${listed} identities, at most ${MAX_IDENTITIES} are kept; captures with it still reach this contact`,
-  };
+  });
 }
 
 /** Every item of a contact's partition (its profile, leads and timeline). */

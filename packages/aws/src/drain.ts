@@ -254,19 +254,18 @@ async function commitDequeue(
           {
             Put: {
               TableName: tableName,
-              ...interactionItem.put({
-                ...keys.interaction(item.contactId, now, interactionId),
-                type: 'interaction',
-                interactionId,
-                leadId: item.leadId,
-                channel: 'system',
-                direction: 'internal',
-                occurredAt: now,
-                event: 'dequeued',
-                assignment: record,
-                waitedSeconds: write.waitedSeconds,
-                summary: `Lead ${item.leadId} assigned to ${owner} from ${teamId}'s queue. ${record.reason}`,
-              }),
+              ...interactionItem.put(
+                interactionItem.system({
+                  contactId: item.contactId,
+                  occurredAt: now,
+                  interactionId,
+                  event: 'dequeued',
+                  leadId: item.leadId,
+                  assignment: record,
+                  waitedSeconds: write.waitedSeconds,
+                  summary: `Lead ${item.leadId} assigned to ${owner} from ${teamId}'s queue. ${record.reason}`,
+                }),
+              ),
             },
           },
           {

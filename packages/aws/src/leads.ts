@@ -474,17 +474,14 @@ function retirementEntry(
 ) {
   const { capture, contactId } = write;
   const interactionId = `${capture.submissionId}:retired:${conversationId}`;
-  return {
-    ...keys.interaction(contactId, capture.receivedAt, interactionId),
-    type: 'interaction',
-    interactionId,
-    channel: 'system',
-    direction: 'internal',
+  return interactionItem.system({
+    contactId,
     occurredAt: capture.receivedAt,
+    interactionId,
     event: 'conversation_retired',
     retired: { conversationId, ...retired },
     summary: `Conversation ${conversationId} retired: the contact has ${open} open conversations, at most ${MAX_OPEN_CONVERSATIONS} are kept; a new message in it opens a new lead`,
-  };
+  });
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { type ContactProfile, getProfile, queryContact } from './contacts';
-import { keys, mergeItem } from './items';
+import { interactionItem, keys, mergeItem } from './items';
 import { type MergeRecordItem, parseMergeRecord, withoutMergeUndo } from './merge-record';
 
 /** No merge has this id. */
@@ -241,18 +241,15 @@ async function finish(
       return {
         Put: {
           TableName: tableName,
-          Item: {
-            ...keys.interaction(contactId, now, interactionId),
-            type: 'interaction',
-            interactionId,
-            channel: 'system',
-            direction: 'internal',
+          Item: interactionItem.system({
+            contactId,
             occurredAt: now,
+            interactionId,
             event: 'unmerged',
             mergeId: record.mergeId,
             separatedFrom: other,
             summary,
-          },
+          }),
         },
       };
     };

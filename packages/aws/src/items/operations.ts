@@ -456,6 +456,31 @@ export const interactionItem = {
   key: keys.interaction,
   /** A timeline entry, written once. */
   put: (item: Record<string, unknown>): PutOp => once(item),
+  /**
+   * A system event on a contact's timeline (a merge, an undo, a retired conversation, an unlisted or skipped
+   * identity, a possible duplicate, a dequeue): the one shape they all share, plus what the event carries.
+   */
+  system: (entry: {
+    contactId: string;
+    occurredAt: string;
+    interactionId: string;
+    event: string;
+    summary: string;
+    [detail: string]: unknown;
+  }): Record<string, unknown> => {
+    const { contactId, occurredAt, interactionId, event, summary, ...details } = entry;
+    return {
+      ...keys.interaction(contactId, occurredAt, interactionId),
+      type: 'interaction',
+      interactionId,
+      channel: 'system',
+      direction: 'internal',
+      occurredAt,
+      event,
+      ...details,
+      summary,
+    };
+  },
   /** A contact's timeline entries (the sort key starts with the entry's ISO time). */
   timeline: (contactId: string): QueryOp => ({
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
