@@ -2,7 +2,13 @@ import { createHmac, randomInt, randomUUID } from 'node:crypto';
 import type { MetaWebhook, TelegramUpdate } from '@leadflow/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEvent } from '../support/events';
-import { eventually, type SentEmail, startTestSystem, type TestSystem } from '../support/system';
+import {
+  eventually,
+  MANAGER_EMAILS,
+  type SentEmail,
+  startTestSystem,
+  type TestSystem,
+} from '../support/system';
 
 // The chat channels through the whole local system: signed webhooks in, DynamoDB items and manager
 // alerts in the SES store out, and provider redeliveries that add nothing.
@@ -16,8 +22,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-// Every demo manager: the rules send Thai leads to the thai desk and enterprise ones to carol and dave.
-const MANAGERS = ['alice', 'bob', 'somchai', 'nok', 'carol', 'dave'].map((id) => `${id}@example.com`);
+const MANAGERS = MANAGER_EMAILS;
 /** Long enough for a redelivery to have been routed and alerted, were it going to be. */
 const SETTLE_MS = 1500;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, person, startTestSystem, type TestSystem } from '../support/system';
+import { eventually, MANAGER_EMAILS, person, startTestSystem, type TestSystem } from '../support/system';
 
 // Mail delivered over SMTP to the running local system: the SMTP stand-in for SES receiving stores the
 // raw message in the local bucket and invokes the inbound-email handler, and the router and notifier
@@ -20,8 +20,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-// Every demo manager: the rules send Thai leads to the thai desk and enterprise ones to carol and dave.
-const MANAGERS = ['alice', 'bob', 'somchai', 'nok', 'carol', 'dave'].map((id) => `${id}@example.com`);
+const MANAGERS = MANAGER_EMAILS;
 
 function send(options: SendMailOptions) {
   return smtp.sendMail({ to: 'Leadflow Sales <sales@example.com>', ...options });

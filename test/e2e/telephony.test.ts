@@ -3,7 +3,14 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeaders } from '../../local/sign';
 import { loadEvent } from '../support/events';
-import { eventually, person, type SentEmail, startTestSystem, type TestSystem } from '../support/system';
+import {
+  eventually,
+  MANAGER_EMAILS,
+  person,
+  type SentEmail,
+  startTestSystem,
+  type TestSystem,
+} from '../support/system';
 
 // Telephony through the whole local system: Twilio voice and SMS webhooks and the generic signed
 // webhook in, DynamoDB items and manager alerts in the SES store out; retries that add nothing.
@@ -18,8 +25,7 @@ afterAll(async () => {
 });
 
 type Params = Record<string, string>;
-// Every demo manager: the rules send Thai leads to the thai desk and enterprise ones to carol and dave.
-const MANAGERS = ['alice', 'bob', 'somchai', 'nok', 'carol', 'dave'].map((id) => `${id}@example.com`);
+const MANAGERS = MANAGER_EMAILS;
 /** Long enough for a redelivery to have been routed and alerted, were it going to be. */
 const SETTLE_MS = 1500;
 const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';

@@ -130,3 +130,8 @@ export function person(tag: string) {
     e164: `+8210${digits}`,
   };
 }
+
+/** Every demo manager's address: the rules send Thai leads to the thai desk and enterprise ones to carol and dave. */
+export const MANAGER_EMAILS: readonly string[] = ['alice', 'bob', 'somchai', 'nok', 'carol', 'dave'].map(
+  (id) => `${id}@example.com`,
+);

@@ -1,3 +1,4 @@
+import { ACKNOWLEDGEMENT_INTERVAL_MS } from './abuse';
 import { type AssignmentPlan, type ManagerLoad, planAssignment } from './assignment';
 import type { OpenConversations } from './bounds';
 import type { CaptureEvent } from './capture';
@@ -57,9 +58,6 @@ export type RoutePlan = { readonly kind: 'needs_cursor'; readonly teamId: string
 
 /** Channels whose captures can continue a conversation. */
 const CONVERSATIONAL = new Set<CaptureEvent['channel']>(CHANNELS.filter((channel) => channel !== 'web_form'));
-
-/** At most one acknowledgement per contact a day (the mailbox ledger adds one per mailbox a day). */
-const ACK_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Decides what one capture becomes, as a pure function of the capture, the configuration, what is known
@@ -190,5 +188,5 @@ export function openConversation(
 export function acknowledgementDue(capture: CaptureEvent, contact: ContactState | undefined): boolean {
   if (!capture.consent || !capture.contact.email) return false;
   const last = contact?.lastAcknowledgedAt;
-  return !last || Date.parse(capture.receivedAt) - Date.parse(last) >= ACK_INTERVAL_MS;
+  return !last || Date.parse(capture.receivedAt) - Date.parse(last) >= ACKNOWLEDGEMENT_INTERVAL_MS;
 }

@@ -13,7 +13,6 @@ import {
   publicRequestUrl,
   renderManagerAlert,
   smsReplyTwiml,
-  stickyOwner,
   type TelephonyCaptureContext,
   twilioSignature,
   twilioVoiceParamsSchema,
@@ -616,7 +615,13 @@ describe("a call's lead", () => {
       leadId: 'sub-0',
       contactId: 'contact-1',
       capture: event,
-      assignment: stickyOwner('alice', 'sales'),
+      assignment: {
+        ownerId: 'alice',
+        teamId: 'sales',
+        rule: 'conversation',
+        strategy: 'sticky_owner',
+        reason: 'Returning contact: kept with their existing owner.',
+      },
       returning: true,
     });
     expect(renderManagerAlert(notification('manager_alert', status), options).subject).toBe(
