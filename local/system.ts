@@ -186,7 +186,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [env.leadsQueueUrl]: queues.leads.url,
       [env.notificationsQueueUrl]: queues.notifications.url,
       [env.sesFromAddress]: process.env[env.sesFromAddress] ?? 'leads@example.com',
-      [env.leadLinkBaseUrl]: process.env[env.leadLinkBaseUrl] ?? 'http://localhost:3000/leads',
+      [env.leadLinkBaseUrl]: process.env[env.leadLinkBaseUrl] ?? `http://localhost:${apiPort}/console/leads`,
       [env.rawMailBucket]: bucketName,
       ...localPublicBaseUrl(apiPort),
       [env.rawMailPrefix]: rawMailBucket.objectKeyPrefix,
@@ -221,6 +221,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       inboundEmail: undefined,
       outbox: undefined,
       dispatcher: undefined,
+      api: undefined,
     };
 
     for (const source of eventSources) {

@@ -420,6 +420,9 @@ function commitItems(tableName: string, plan: IdentityPlan, context: CommitConte
           createdAt: at.now,
           updatedAt: at.now,
           conversations: {},
+          // Every contact by creation time: an admin's segments and hygiene lists.
+          gsi2pk: keys.contacts,
+          gsi2sk: keys.contactsIndexSk(at.now, contactId),
           ...profileAttributes(details, admission.add),
           ...(verifiedListed.length > 0 ? { verifiedIdentities: new Set(verifiedListed) } : {}),
           ...(plan.kind === 'new_linked'

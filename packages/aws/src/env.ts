@@ -27,6 +27,10 @@ const schemas = {
     .pipe(z.array(z.enum(['x-forwarded-host', 'x-forwarded-proto']))),
   captchaVerifyUrl: z.url().optional(),
   configCacheSeconds: z.coerce.number().int().nonnegative().max(300).default(10),
+  authIssuer: z.url(),
+  authJwksUrl: z.url(),
+  authClientId: z.string().min(1),
+  rawPayloadRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
 } satisfies Record<EnvKey, z.ZodType>;
 
 type EnvOf<K extends EnvKey> = { [P in K]: z.infer<(typeof schemas)[P]> };

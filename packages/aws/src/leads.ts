@@ -524,6 +524,14 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               // A manager's leads by their owner index; a queued lead by its team's queue, oldest first.
               gsi1pk: ownerId ? keys.owner(ownerId) : keys.queue(assignment.teamId),
               gsi1sk: keys.leadIndexSk(capture.receivedAt, leadId),
+              // Its team's leads (team leads, admins), a read by id, and its team's open leads by last touch.
+              gsi2pk: keys.team(assignment.teamId),
+              gsi2sk: keys.leadIndexSk(capture.receivedAt, leadId),
+              ...keys.leadRef(leadId),
+              gsi4pk: keys.open(assignment.teamId),
+              gsi4sk: keys.openSk(now, leadId),
+              touchedAt: now,
+              version: 1,
             }),
           },
         },
@@ -545,6 +553,8 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               receivedAt: capture.receivedAt,
               now,
               acknowledge: write.acknowledge,
+              channel: capture.channel,
+              sourceId: capture.sourceId,
               hasConversation: Boolean(capture.conversationId),
               conversation,
             }),

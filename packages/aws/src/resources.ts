@@ -74,10 +74,29 @@ export const table: TableDefinition = {
   sortKey: { name: 'sk', type: 'S' },
   timeToLiveAttribute: 'ttl',
   globalSecondaryIndexes: [
+    // A manager's leads, tasks and contacts (OWNER#…), and a team's queue (QUEUE#…).
     {
       indexName: 'gsi1',
       partitionKey: { name: 'gsi1pk', type: 'S' },
       sortKey: { name: 'gsi1sk', type: 'S' },
+    },
+    // A team's leads by capture time (TEAM#…), and every contact by creation time (CONTACTS).
+    {
+      indexName: 'gsi2',
+      partitionKey: { name: 'gsi2pk', type: 'S' },
+      sortKey: { name: 'gsi2sk', type: 'S' },
+    },
+    // Reads by id: a lead (LEADID#…) or task (TASKID#…) wherever its contact's partition is.
+    {
+      indexName: 'gsi3',
+      partitionKey: { name: 'gsi3pk', type: 'S' },
+      sortKey: { name: 'gsi3sk', type: 'S' },
+    },
+    // Open leads of a team by last touch (OPEN#…, stale leads); contacts needing hygiene (HYGIENE#…).
+    {
+      indexName: 'gsi4',
+      partitionKey: { name: 'gsi4pk', type: 'S' },
+      sortKey: { name: 'gsi4sk', type: 'S' },
     },
   ],
   stream: 'NEW_IMAGE',
@@ -93,6 +112,8 @@ export const functions = {
   outbox: { entry: 'functions/outbox/handler.ts', timeoutSeconds: 30, memoryMb: 256 },
   /** On a schedule: assigns the leads waiting in each team's queue to managers who became available. */
   dispatcher: { entry: 'functions/dispatcher/handler.ts', timeoutSeconds: 60, memoryMb: 256 },
+  /** The managers' API (JWT-authorized), its OpenAPI document and reference page. */
+  api: { entry: 'functions/api/handler.ts', timeoutSeconds: 29, memoryMb: 1024 },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionKey = keyof typeof functions;
@@ -259,6 +280,14 @@ export const env = {
    * (default 10: a change takes effect within that); tests set 0.
    */
   configCacheSeconds: 'CONFIG_CACHE_SECONDS',
+  /** The token issuer the managers' API trusts (a Cognito user pool's, or the local issuer's). */
+  authIssuer: 'AUTH_ISSUER',
+  /** Where the issuer's signing keys are published (`{issuer}/.well-known/jwks.json`). */
+  authJwksUrl: 'AUTH_JWKS_URL',
+  /** The app client whose access tokens are accepted (Cognito access tokens carry `client_id`). */
+  authClientId: 'AUTH_CLIENT_ID',
+  /** Days raw provider payloads (stored submissions) are kept before DynamoDB's TTL removes them. */
+  rawPayloadRetentionDays: 'RAW_PAYLOAD_RETENTION_DAYS',
 } as const;
 
 /**

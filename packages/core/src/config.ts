@@ -197,8 +197,42 @@ export const channelsSchema = z
   })
   .default({ conversationWindowMinutes: 24 * 60, generic: [], chatWidgets: [] });
 
+/**
+ * A custom field on contacts, declared here so `PATCH /v1/contacts/{id}` validates what it stores:
+ * `text` (at most `maxLength`), `number`, `boolean`, `date` (YYYY-MM-DD) or `select` (one of `options`).
+ */
+export const contactFieldSchema = z
+  .object({
+    key: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,39}$/, 'lowercase letters, digits and _, starting with a letter'),
+    label: z.string().min(1).max(100),
+    type: z.enum(['text', 'number', 'boolean', 'date', 'select']),
+    options: z.array(z.string().min(1).max(100)).min(1).optional(),
+    maxLength: z.number().int().min(1).max(2000).default(500),
+  })
+  .refine((field) => (field.type === 'select') === (field.options !== undefined), {
+    message: 'a select field has options, and only a select field',
+    path: ['options'],
+  });
+export type ContactField = z.infer<typeof contactFieldSchema>;
+
 export const leadflowConfigSchema = z
   .object({
+    /** The business's own time zone: analytics days and the console's default. */
+    timeZone: z
+      .string()
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'an IANA time zone such as Asia/Seoul')
+      .default('UTC'),
+    /** Custom fields managers may set on contacts. */
+    contactFields: z.array(contactFieldSchema).default([]),
     forms: z.array(formSchema),
     teams: z.array(teamSchema).min(1),
     channels: channelsSchema,
@@ -309,6 +343,8 @@ export class LeadflowConfig {
   readonly channels: ChannelsConfig;
   readonly routing: RoutingRules;
   readonly scoring: Scoring;
+  readonly timeZone: string;
+  readonly contactFields: readonly ContactField[];
   /**
    * The configuration as it was given (validated), to derive a changed copy from: `new LeadflowConfig({
    * ...config.raw, routing })`. The input, not the parsed output, so transforms apply once.
@@ -324,6 +360,8 @@ export class LeadflowConfig {
     this.channels = parsed.data.channels;
     this.routing = parsed.data.routing;
     this.scoring = parsed.data.scoring;
+    this.timeZone = parsed.data.timeZone;
+    this.contactFields = parsed.data.contactFields;
     this.raw = structuredClone(input) as LeadflowConfigInput;
   }
 

@@ -85,3 +85,36 @@ export class ServiceUnavailableError extends LeadflowError {
     this.code = code;
   }
 }
+
+/** No token, or one that is expired, tampered with or signed by a key we do not trust. */
+export class UnauthorizedError extends LeadflowError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+}
+
+/** The viewer's role lacks the right (a viewer who may not even see the item gets `NotFoundError`). */
+export class RoleForbiddenError extends LeadflowError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+}
+
+/** The state forbids the change (a closed lead, a merge already undone). */
+export class ConflictError extends LeadflowError {
+  readonly status = 409;
+  readonly code: string;
+  constructor(
+    message: string,
+    code = 'conflict',
+    fields: readonly FieldIssue[] = [],
+    options?: ErrorOptions,
+  ) {
+    super(message, fields, options);
+    this.code = code;
+  }
+}
+
+/** `If-Match` named a version that is no longer current: nothing changed. */
+export class PreconditionFailedError extends LeadflowError {
+  readonly status = 412;
+  readonly code = 'precondition_failed';
+}

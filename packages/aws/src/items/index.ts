@@ -3,5 +3,6 @@
  * queries of every entity. No other file under `packages/aws/src` spells a key, an update expression or a
  * condition (test/unit/architecture.test.ts holds it so).
  */
+export * from './audit';
 export * from './operations';
 export * from './schema';

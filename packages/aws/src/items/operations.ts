@@ -329,7 +329,8 @@ export const contactItem = {
   /** The loser, fenced for this survivor, marked merged into it and out of the owner index. */
   merged: (loserId: string, survivorId: string, now: string): UpdateOp => ({
     Key: keys.contact(loserId),
-    UpdateExpression: 'SET mergedInto = :survivor, mergedAt = :now REMOVE gsi1pk, gsi1sk',
+    UpdateExpression:
+      'SET mergedInto = :survivor, mergedAt = :now REMOVE gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi4pk, gsi4sk',
     ConditionExpression: 'mergingInto = :survivor',
     ExpressionAttributeValues: { ':survivor': survivorId, ':now': now },
   }),
@@ -349,6 +350,9 @@ export const contactItem = {
     readonly receivedAt: string;
     readonly now: string;
     readonly acknowledge: boolean;
+    /** The capture's channel and source (form, widget…): what segments filter contacts by. */
+    readonly channel: string;
+    readonly sourceId: string;
     /** Whether the capture has a conversation: only then are attribute names sent. */
     readonly hasConversation: boolean;
     readonly conversation: ConversationFragments;
@@ -358,7 +362,7 @@ export const contactItem = {
     const acknowledged = input.acknowledge ? ', lastAcknowledgedAt = :at' : '';
     return {
       Key: keys.contact(input.contactId),
-      UpdateExpression: `SET ${owner.set}lastLeadAt = :at, updatedAt = :now${conversation.expression}${acknowledged}${conversation.remove} ADD leadCount :one`,
+      UpdateExpression: `SET ${owner.set}lastLeadAt = :at, updatedAt = :now${conversation.expression}${acknowledged}${conversation.remove} ADD leadCount :one, channels :channel, sources :source`,
       // Never while the contact is being merged into another.
       ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${owner.condition}${conversation.condition}`,
       ...(input.hasConversation ? { ExpressionAttributeNames: conversation.names } : {}),
@@ -367,6 +371,8 @@ export const contactItem = {
         ':at': input.receivedAt,
         ':now': input.now,
         ':one': 1,
+        ':channel': new Set([input.channel]),
+        ':source': new Set([input.sourceId]),
         ...conversation.values,
       },
     };
@@ -434,13 +440,15 @@ export const leadItem = {
   ): UpdateOp => ({
     Key: { pk: key.pk, sk: key.sk },
     UpdateExpression:
-      'SET ownerId = :owner, gsi1pk = :ownerKey, assignment = :assignment, teamId = :team, dequeuedAt = :now REMOVE queuedAt',
+      'SET ownerId = :owner, gsi1pk = :ownerKey, assignment = :assignment, teamId = :team, dequeuedAt = :now, gsi2pk = :teamKey, gsi4pk = :openKey REMOVE queuedAt',
     ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(ownerId) AND gsi1pk = :queue',
     ExpressionAttributeValues: {
       ':owner': input.owner,
       ':ownerKey': keys.owner(input.owner),
       ':assignment': input.record,
       ':team': input.record.teamId,
+      ':teamKey': keys.team(input.record.teamId),
+      ':openKey': keys.open(input.record.teamId),
       ':now': input.now,
       ':queue': keys.queue(input.teamId),
     },

@@ -25,6 +25,17 @@ import { z } from 'zod';
  * | merge       | MERGE#<mergeId>            | RECORD                     |                 |                     |
  * | config      | CONFIG#routing             | CURRENT                    |                 |                     |
  * | config hist | CONFIG#routing             | V#<version, 10 digits>     |                 |                     |
+ * | task        | CONTACT#<contactId>        | TASK#<taskId>              | OWNER#<assignee>| TASK#<dueAt>#<id>   |
+ * | audit       | AUDIT#<yyyy-mm>            | <at>#<id>                  |                 |                     |
+ * | segment     | SEGMENTS                   | SEGMENT#<segmentId>        |                 |                     |
+ *
+ * Further indexes (see resources.ts):
+ * - gsi2: a lead under `TEAM#<teamId>` / `LEAD#<capturedAt>#<leadId>` (a team lead's and admin's listings);
+ *   a contact profile under `CONTACTS` / `CONTACT#<createdAt>#<contactId>`.
+ * - gsi3: a lead under `LEADID#<leadId>` / `LEAD`, a task under `TASKID#<taskId>` / `TASK`: reads by id,
+ *   wherever the contact's partition is (a merge moves them).
+ * - gsi4: an open lead under `OPEN#<teamId>` / `<touchedAt>#<leadId>` (removed when it closes: stale leads);
+ *   a contact under `HYGIENE#<problem>` / `<at>#<contactId>` (undeliverable addresses, duplicates).
  *
  * The routing configuration (teams, managers, rules, scoring) lives in `CONFIG#routing`: `CURRENT` is the
  * one routing reads, and every accepted change also writes its version as `V#…`, the change history.
@@ -68,6 +79,29 @@ export const keys = {
     pk: `ACK#DOMAIN#${formId}#${domain}`,
     sk: `HOUR#${hour}`,
   }),
+  /** gsi2: a team's leads by capture time. */
+  team: (teamId: string) => `TEAM#${teamId}`,
+  /** gsi2: every contact profile, by creation time. */
+  contacts: 'CONTACTS',
+  contactsIndexSk: (createdAt: string, contactId: string) => `CONTACT#${createdAt}#${contactId}`,
+  /** gsi3: a lead by its id alone. */
+  leadRef: (leadId: string) => ({ gsi3pk: `LEADID#${leadId}`, gsi3sk: 'LEAD' }),
+  /** gsi3: a task by its id alone. */
+  taskRef: (taskId: string) => ({ gsi3pk: `TASKID#${taskId}`, gsi3sk: 'TASK' }),
+  /** gsi4: a team's open leads by last touch. */
+  open: (teamId: string) => `OPEN#${teamId}`,
+  openSk: (touchedAt: string, leadId: string) => `${touchedAt}#${leadId}`,
+  /** gsi4: contacts with a hygiene problem (`undeliverable`, `duplicates`). */
+  hygiene: (problem: string) => `HYGIENE#${problem}`,
+  /** A task on a lead, in its contact's partition. */
+  task: (contactId: string, taskId: string) => ({ pk: `CONTACT#${contactId}`, sk: `TASK#${taskId}` }),
+  taskIndexSk: (dueAt: string, taskId: string) => `TASK#${dueAt}#${taskId}`,
+  /** The audit trail, one partition per month, newest first by sort key. */
+  audit: (at: string, auditId: string) => ({ pk: `AUDIT#${at.slice(0, 7)}`, sk: `${at}#${auditId}` }),
+  auditMonth: (month: string) => `AUDIT#${month}`,
+  /** A saved contact filter. */
+  segment: (segmentId: string) => ({ pk: 'SEGMENTS', sk: `SEGMENT#${segmentId}` }),
+  segmentPartition: 'SEGMENTS',
   /**
    * The runtime routing configuration: `CURRENT` without a version, else that version's history item
    * (zero-padded, so the history sorts by version).
@@ -129,7 +163,54 @@ export const leadItemSchema = z.looseObject({
   assignment: assignmentSchema,
   capturedAt: z.string(),
   capture: captureEventSchema,
+  channel: z.string().optional(),
+  sourceId: z.string().optional(),
+  priority: z.string().default('normal'),
+  tags: z.array(z.string()).default([]),
+  score: z.coerce.number().default(0),
+  /** Optimistic concurrency: every change by a person bumps it; the API's ETag. Old items are version 1. */
+  version: z.coerce.number().int().positive().default(1),
+  touchedAt: z.string().optional(),
+  contactedAt: z.string().optional(),
+  qualifiedAt: z.string().optional(),
+  proposalAt: z.string().optional(),
+  wonAt: z.string().optional(),
+  lostAt: z.string().optional(),
+  closedAt: z.string().optional(),
+  lostReason: z.string().optional(),
+  amount: z.coerce.number().optional(),
+  currency: z.string().optional(),
+  acknowledgedAt: z.string().optional(),
+  acknowledgedBy: z.string().optional(),
+  firstResponseAt: z.string().optional(),
+  firstResponseBy: z.string().optional(),
+  firstResponseVia: z.enum(['acknowledged', 'contacted']).optional(),
+  speedToLeadMs: z.coerce.number().optional(),
+  erasedAt: z.string().optional(),
 });
+export type LeadItem = z.infer<typeof leadItemSchema>;
+
+/** A task on a lead. */
+export const taskItemSchema = z.looseObject({
+  ...key,
+  taskId: z.string(),
+  leadId: z.string(),
+  contactId: z.string(),
+  teamId: z.string().optional(),
+  ownerId: z.string().optional(),
+  type: z.enum(['call', 'meeting', 'email']),
+  dueAt: z.string(),
+  assigneeId: z.string(),
+  title: z.string().optional(),
+  notes: z.string().optional(),
+  status: z.enum(['open', 'done']),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  doneAt: z.string().optional(),
+  doneBy: z.string().optional(),
+  version: z.coerce.number().int().positive().default(1),
+});
+export type TaskItem = z.infer<typeof taskItemSchema>;
 
 const notifySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.enum(['manager_alert', 'message_alert', 'acknowledgement']) }),
