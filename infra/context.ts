@@ -43,6 +43,21 @@ function recipientList(value: unknown): unknown {
     .filter((part) => part.length > 0);
 }
 
+// Cognito accepts https callback URLs, and http only for localhost.
+const callbackUrl = z
+  .url()
+  .refine(
+    (value) => value.startsWith('https://') || /^http:\/\/localhost(:\d+)?\//.test(value),
+    'Expected an https URL (http is accepted for localhost only)',
+  );
+
+// Cognito's rules for a hosted domain prefix: lowercase letters, digits and hyphens, no reserved words.
+const domainPrefix = z
+  .string()
+  .trim()
+  .regex(/^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)?$/, 'Expected lowercase letters, digits and hyphens')
+  .refine((value) => !/aws|amazon|cognito/.test(value), 'Must not contain aws, amazon or cognito');
+
 /** Each route limit and the stage default it may not exceed. */
 const ROUTE_LIMITS = [
   ['anonymousThrottleRateLimit', 'throttleRateLimit'],
@@ -72,6 +87,15 @@ export const contextSchema = z
     inboundRecipients: z.preprocess(recipientList, z.array(recipient).min(1).max(100)),
     /** The public base URL providers call (a custom domain); empty means the API's own URL. */
     publicBaseUrl: z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default(''),
+    /** Days raw provider payloads (stored submissions) are kept before DynamoDB's TTL removes them. */
+    rawPayloadRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+    /**
+     * Where the Cognito sign-in returns the code (the console's callback); empty means the API's own
+     * `/console/callback` (under publicBaseUrl when set).
+     */
+    authCallbackUrls: z.preprocess((value) => recipientList(value ?? []), z.array(callbackUrl).max(100)),
+    /** Prefix of the Cognito-hosted sign-in domain; empty creates none. */
+    authDomainPrefix: domainPrefix.default(''),
   })
   .superRefine((context, issues) => {
     const fromDomain = context.sesFromAddress.split('@').at(-1)?.toLowerCase() ?? '';

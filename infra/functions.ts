@@ -8,11 +8,13 @@ import {
   schedules,
   streamEventSource,
 } from '@leadflow/aws/resources';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -41,6 +43,8 @@ export interface FunctionsProps {
   readonly channelSecrets: ISecret;
   /** Default requests per minute per client address per form or chat widget; 0 turns the limit off. */
   readonly rateLimitPerClient: number;
+  /** Days stored submissions (raw provider payloads) are kept; the functions' default when unset. */
+  readonly rawPayloadRetentionDays?: number;
 }
 
 /** Lambda retries a failed asynchronous invocation this often before the event goes to the DLQ. */
@@ -60,6 +64,12 @@ export class Functions extends Construct {
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
     const { storage, queues, email, leadLinkBaseUrl, channelSecrets, rateLimitPerClient } = props;
+    // The functions that store submissions (the door) give them this retention.
+    const retention = (fn: LeadflowFunction) => {
+      if (props.rawPayloadRetentionDays !== undefined) {
+        fn.function.addEnvironment(env.rawPayloadRetentionDays, String(props.rawPayloadRetentionDays));
+      }
+    };
 
     const ingest = new LeadflowFunction(this, 'Ingest', { name: 'ingest' })
       .bindTable(storage, { actions: ['PutItem', 'UpdateItem'], leadingKeys: INGEST_LEADING_KEYS })
@@ -67,6 +77,7 @@ export class Functions extends Construct {
       .bindSecret(channelSecrets, secretEnv.secretArn);
     // PUBLIC_BASE_URL is set by the stack once the HTTP API exists (its endpoint, or a custom domain).
     ingest.function.addEnvironment(env.rateLimitPerClient, String(rateLimitPerClient));
+    retention(ingest);
 
     const router = new LeadflowFunction(this, 'Router', { name: 'router' })
       // Item reads (the runtime configuration among them; BatchGetItem for the managers' loads) and writes;
@@ -107,6 +118,7 @@ export class Functions extends Construct {
     })
       .bindTable(storage, { actions: ['PutItem', 'UpdateItem'], leadingKeys: INBOUND_EMAIL_LEADING_KEYS })
       .bindQueueSender(queues.byKey.leads.queue, env.leadsQueueUrl);
+    retention(inboundEmail);
     inboundEmail.function.configureAsyncInvoke({
       retryAttempts: ASYNC_RETRY_ATTEMPTS,
       maxEventAge: Duration.hours(6),
@@ -170,7 +182,26 @@ export class Functions extends Construct {
     // The next tick is the retry: a failed run is not repeated on top of it.
     dispatcher.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
 
-    this.byKey = { ingest, router, notifier, inboundEmail, outbox, dispatcher };
+    // The managers' API. Admins export and erase anything (contacts, identities, leads, timelines, ledgers,
+    // idempotency records, the audit trail), so it reads and writes the whole table and queries every index;
+    // never Scan. It queues reassigned leads' alerts. Its token settings come from the user pool (auth.ts),
+    // and its raw-mail access from the bucket (`bindRawMailErasure`), both bound by the stack.
+    const api = new LeadflowFunction(this, 'Api', { name: 'api' })
+      .bindTable(storage, {
+        actions: [
+          'GetItem',
+          'BatchGetItem',
+          'PutItem',
+          'UpdateItem',
+          'DeleteItem',
+          'ConditionCheckItem',
+          'Query',
+        ],
+      })
+      .bindIndexQuery(storage)
+      .bindQueueSender(queues.byKey.notifications.queue, env.notificationsQueueUrl);
+
+    this.byKey = { ingest, router, notifier, inboundEmail, outbox, dispatcher, api };
 
     this.schedules = schedules.map(
       (definition) =>
@@ -202,4 +233,27 @@ export class Functions extends Construct {
       );
     }
   }
+}
+
+/**
+ * Lets the managers' API export and erase a contact's raw inbound mail: sets the bucket and prefix and grants
+ * s3:GetObject and s3:DeleteObject on objects under the receipt rule's prefix only.
+ */
+export function bindRawMailErasure(fn: LeadflowFunction, bucket: IBucket, prefix: string): void {
+  fn.function.addEnvironment(env.rawMailBucket, bucket.bucketName);
+  fn.function.addEnvironment(env.rawMailPrefix, prefix);
+  fn.role.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['s3:GetObject', 's3:DeleteObject'],
+      resources: [bucket.arnForObjects(`${prefix}*`)],
+    }),
+  );
+  const bucketId = Stack.of(fn).getLogicalId(bucket.node.defaultChild as CfnElement);
+  Validations.of(fn.role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+    reason:
+      'Object keys are SES message ids, named by the stored submissions of the contact being exported or ' +
+      'erased; the grant is GetObject and DeleteObject alone, on the one bucket and under the receipt rule ' +
+      'prefix only.',
+  });
 }

@@ -11,6 +11,7 @@ import {
   LogGroupLogDestination,
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -100,6 +101,53 @@ const ROUTES: readonly RouteDefinition[] = [
   },
 ];
 
+export interface ManagersApiProps {
+  /** The api function: the managers' API, its OpenAPI document, reference page and console. */
+  readonly handler: IFunction;
+  /** The issuer whose tokens the JWT authorizer accepts (the user pool's URL). */
+  readonly jwtIssuer: string;
+  /** App client ids: Cognito access tokens carry `client_id`, which the authorizer matches when `aud` is absent. */
+  readonly jwtAudience: readonly string[];
+}
+
+interface ManagersRouteDefinition {
+  readonly id: string;
+  readonly key: HttpRouteKey;
+  /** Why the route has no authorizer (cdk-nag AwsSolutions-APIG4); absent: the JWT authorizer guards it. */
+  readonly reason?: string;
+}
+
+const API_DESCRIPTION_REASON =
+  'The API description is public by design: the OpenAPI document and its reference page describe the ' +
+  "routes and hold no data; every managers' route they describe is itself behind the JWT authorizer.";
+
+/**
+ * The managers' routes, all to the api function. `/v1/{proxy+}` is greedy, so API Gateway prefers the more
+ * specific public routes above (forms, chat, webhooks), which stay with ingest and stay public.
+ */
+const MANAGERS_ROUTES: readonly ManagersRouteDefinition[] = [
+  { id: 'ManagersRoute', key: HttpRouteKey.with('/v1/{proxy+}', HttpMethod.ANY) },
+  {
+    id: 'OpenApiRoute',
+    key: HttpRouteKey.with('/openapi.json', HttpMethod.GET),
+    reason: API_DESCRIPTION_REASON,
+  },
+  { id: 'DocsRoute', key: HttpRouteKey.with('/docs', HttpMethod.GET), reason: API_DESCRIPTION_REASON },
+  {
+    id: 'DocsAssetsRoute',
+    key: HttpRouteKey.with('/docs/{proxy+}', HttpMethod.GET),
+    reason: API_DESCRIPTION_REASON,
+  },
+  {
+    id: 'ConsoleRoute',
+    key: HttpRouteKey.with('/console/{proxy+}', HttpMethod.ANY),
+    reason:
+      "The console's pages are public shells: they sign the user in through the Cognito hosted pages and " +
+      'read every lead or contact through the /v1/ routes, which the JWT authorizer guards; a page itself ' +
+      'holds no data.',
+  },
+];
+
 // Request metadata only: HTTP APIs cannot log bodies, and form fields are personal data anyway.
 const accessLogFields = {
   requestId: '$context.requestId',
@@ -118,11 +166,16 @@ const accessLogFields = {
   integrationError: '$context.integrationErrorMessage',
 };
 
-/** The public HTTP API: every request goes to the ingest function, whose hono app routes and handles CORS. */
+/**
+ * The HTTP API: the public routes go to the ingest function, whose hono app routes and handles CORS;
+ * `addManagersApi` adds the managers' routes, behind a JWT authorizer, for the api function.
+ */
 export class IngestHttpApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
+  /** The JWT authorizer of the managers' routes, once `addManagersApi` has run. */
+  managersAuthorizer: HttpJwtAuthorizer | undefined;
 
   constructor(scope: Construct, id: string, props: IngestHttpApiProps) {
     super(scope, id);
@@ -182,5 +235,38 @@ export class IngestHttpApi extends Construct {
     stage.routeSettings = routeSettings;
     // API Gateway rejects settings for a route key that does not exist yet, so the stage waits for the routes.
     for (const { resource } of routes) stage.addResourceDependency(resource);
+  }
+
+  /**
+   * The managers' API on this HTTP API: `ANY /v1/{proxy+}` behind a JWT authorizer (issuer and client
+   * checked by API Gateway, then again with the user's role by the function), and the public API
+   * description and console pages.
+   */
+  addManagersApi(props: ManagersApiProps): HttpRoute[] {
+    const integration = new HttpLambdaIntegration('Api', props.handler, {
+      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      scopePermissionToRoute: false,
+    });
+    const authorizer = new HttpJwtAuthorizer('ManagersAuthorizer', props.jwtIssuer, {
+      authorizerName: 'managers-jwt',
+      identitySource: ['$request.header.Authorization'],
+      jwtAudience: [...props.jwtAudience],
+    });
+    this.managersAuthorizer = authorizer;
+    return MANAGERS_ROUTES.map((definition) => {
+      const route = new HttpRoute(this, definition.id, {
+        httpApi: this.api,
+        routeKey: definition.key,
+        integration,
+        ...(definition.reason === undefined ? { authorizer } : {}),
+      });
+      const resource = route.node.defaultChild as CfnRoute;
+      if (definition.reason !== undefined) {
+        Validations.of(resource).acknowledge({ id: 'AwsSolutions-APIG4', reason: definition.reason });
+      }
+      // As for the public routes: the stage comes after every route, so route settings may name any of them.
+      (this.stage.node.defaultChild as CfnStage).addResourceDependency(resource);
+      return route;
+    });
   }
 }

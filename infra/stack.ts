@@ -1,10 +1,11 @@
-import { env } from '@leadflow/aws/resources';
+import { env, rawMailBucket } from '@leadflow/aws/resources';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms';
+import { Auth } from './auth';
 import type { LeadflowContext } from './context';
 import { Email } from './email';
-import { Functions } from './functions';
+import { bindRawMailErasure, Functions } from './functions';
 import { IngestHttpApi } from './http-api';
 import { InboundEmail } from './inbound-email';
 import { Queues } from './queues';
@@ -27,6 +28,7 @@ export class LeadflowStack extends Stack {
   readonly httpApi: IngestHttpApi;
   readonly alarms: Alarms;
   readonly runtimeConfig: RuntimeConfig;
+  readonly auth: Auth;
 
   constructor(scope: Construct, id: string, { config, ...props }: LeadflowStackProps) {
     super(scope, id, props);
@@ -46,6 +48,7 @@ export class LeadflowStack extends Stack {
       leadLinkBaseUrl: config.leadLinkBaseUrl,
       channelSecrets: this.channelSecrets.secret,
       rateLimitPerClient: config.rateLimitPerClient,
+      rawPayloadRetentionDays: config.rawPayloadRetentionDays,
     });
     this.inboundEmail = new InboundEmail(this, 'InboundEmail', {
       recipients: config.inboundRecipients,
@@ -71,6 +74,23 @@ export class LeadflowStack extends Stack {
       env.publicBaseUrl,
       config.publicBaseUrl || this.httpApi.api.apiEndpoint,
     );
+
+    // The managers' API: Cognito users, the JWT authorizer on /v1/{proxy+}, and the api function's access.
+    const consoleBase = `${config.publicBaseUrl || this.httpApi.api.apiEndpoint}/console`;
+    this.auth = new Auth(this, 'Auth', {
+      callbackUrls:
+        config.authCallbackUrls.length > 0 ? config.authCallbackUrls : [`${consoleBase}/callback`],
+      logoutUrls: [`${consoleBase}/`],
+      domainPrefix: config.authDomainPrefix,
+    });
+    const api = this.functions.byKey.api;
+    this.auth.bindTokenVerifier(api);
+    bindRawMailErasure(api, this.inboundEmail.bucket, rawMailBucket.objectKeyPrefix);
+    this.httpApi.addManagersApi({
+      handler: api.function,
+      jwtIssuer: this.auth.issuer,
+      jwtAudience: [this.auth.client.userPoolClientId],
+    });
     this.alarms = new Alarms(this, 'Alarms', {
       email: config.alarmEmail,
       deadLetterQueues: {
@@ -125,6 +145,27 @@ export class LeadflowStack extends Stack {
       description: 'Where the admin command queues the alerts of the leads it assigns (admin --queue-url)',
       value: this.queues.byKey.notifications.queue.queueUrl,
     });
+    new CfnOutput(this, 'UserPoolId', {
+      description:
+        'The managers: aws cognito-idp admin-create-user, then admin-add-user-to-group (admin, team_lead, manager)',
+      value: this.auth.userPool.userPoolId,
+    });
+    new CfnOutput(this, 'UserPoolClientId', {
+      description: 'The console app client (authorization code with PKCE); its access tokens call /v1/',
+      value: this.auth.client.userPoolClientId,
+    });
+    new CfnOutput(this, 'TokenIssuer', {
+      description: 'The issuer the managers API trusts (its JWKS is at /.well-known/jwks.json under it)',
+      value: this.auth.issuer,
+    });
+    if (this.auth.domain) {
+      new CfnOutput(this, 'SignInUrl', {
+        description: 'The Cognito-hosted sign-in of the console client',
+        value: this.auth.domain.signInUrl(this.auth.client, {
+          redirectUri: config.authCallbackUrls[0] ?? `${consoleBase}/callback`,
+        }),
+      });
+    }
     new CfnOutput(this, 'ChannelSecretsArn', {
       description: 'Put the provider webhook secrets here (JSON; see README, channel secrets)',
       value: this.channelSecrets.secret.secretArn,

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { config } from '../config';
+import { localUsers } from './issuer';
 import { startLocalSystem } from './system';
 
 /** `npm start`: the whole system on this machine, in one terminal, until Ctrl-C. */
@@ -23,6 +25,14 @@ const system = await startLocalSystem({
 
 console.log(
   `leadflow ready in ${Math.round(performance.now() - started)} ms · API ${system.urls.api} · mailbox ${system.urls.mailbox} · DynamoDB ${system.urls.dynamodb} · SQS/S3 ${system.urls.sqs} · SMTP ${system.urls.smtp} · Ctrl-C stops everything`,
+);
+const portFlag = port === 3000 ? '' : ` --port ${port}`;
+console.log(
+  `Managers' API: TOKEN=$(npm run -s token -- alice${portFlag}); curl -H "Authorization: Bearer $TOKEN" ${system.urls.api}/v1/me · users: ${localUsers(
+    config,
+  )
+    .map((user) => user.username)
+    .join(', ')} · issuer ${system.issuer.url}`,
 );
 
 let stopping = false;

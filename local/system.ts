@@ -29,6 +29,15 @@ import { startFauxqs } from 'fauxqs';
 import { Hono } from 'hono';
 import { config } from '../config';
 import { SqsEventSource, type SqsHandler } from './event-source';
+import {
+  DEFAULT_ISSUER_DIR,
+  findLocalUser,
+  LOCAL_CLIENT_ID,
+  localIssuerApp,
+  localIssuerUrl,
+  localJwksUrl,
+  signLocalToken,
+} from './issuer';
 import { lambdaContext } from './lambda-context';
 import { provisionQueues, provisionTable } from './provision';
 import { type ScheduledHandler, ScheduleSource } from './schedule-source';
@@ -62,6 +71,16 @@ export interface LocalSystemOptions {
   readonly configCacheSeconds?: number;
   /** Called after every local Lambda invocation from a queue (the bench's breakdown). */
   readonly onBatch?: (summary: { functionName: string; records: number; failed: number; ms: number }) => void;
+  /** Where the local issuer keeps its key pair; default `.local/issuer` (shared with `npm run token`). */
+  readonly issuerDir?: string;
+}
+
+/** A token of the local issuer: a seeded user's groups unless `groups` is given; 1 h unless told. */
+export interface LocalTokenRequest {
+  /** Seconds until it expires; 0 or less gives an already expired token. */
+  readonly expiresInSeconds?: number;
+  /** The `cognito:groups` claim; needed for a user who is not seeded (a role-less or unknown user). */
+  readonly groups?: readonly string[];
 }
 
 export interface LocalSystem {
@@ -72,6 +91,18 @@ export interface LocalSystem {
   readonly queues: Awaited<ReturnType<typeof provisionQueues>>;
   /** Environment the handlers run with; also what a test needs to build its own clients. */
   readonly env: Record<string, string>;
+  /** The local stand-in for the Cognito user pool the managers' API trusts. */
+  readonly issuer: {
+    readonly url: string;
+    readonly jwksUrl: string;
+    readonly clientId: string;
+    readonly dir: string;
+  };
+  /**
+   * An access token for `user` (a manager id, a manager's email or admin@example.com), as
+   * `npm run -s token -- <user>` prints it.
+   */
+  token(user: string, request?: LocalTokenRequest): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -111,6 +142,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     ]);
     // Known before the handlers load: Twilio's signature is checked against the address we listen on.
     const apiPort = (options.port ?? 3000) || (await freePort());
+    // The local issuer lives on the API's own port, so its URL (the tokens' `iss`) is known now too.
+    const issuer = {
+      url: localIssuerUrl(apiPort),
+      jwksUrl: localJwksUrl(localIssuerUrl(apiPort)),
+      clientId: LOCAL_CLIENT_ID,
+      dir: options.issuerDir ?? DEFAULT_ISSUER_DIR,
+    };
 
     const dynamo = spawnDynamoLocal(dynamoPort, options.dataDir);
     stops.push(() => killChild(dynamo));
@@ -190,6 +228,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       [env.rawMailBucket]: bucketName,
       ...localPublicBaseUrl(apiPort),
       [env.rawMailPrefix]: rawMailBucket.objectKeyPrefix,
+      // The managers' API verifies the local issuer's tokens with the code that verifies Cognito's.
+      [env.authIssuer]: issuer.url,
+      [env.authJwksUrl]: issuer.jwksUrl,
+      [env.authClientId]: issuer.clientId,
       [env.rateLimitPerClient]: String(
         options.rateLimitPerClient ?? process.env[env.rateLimitPerClient] ?? DEFAULT_RATE_LIMIT_PER_CLIENT,
       ),
@@ -206,13 +248,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     };
     // Handlers read their settings at import, like a Lambda cold start: set them first.
     Object.assign(process.env, handlerEnv);
-    const [ingest, router, notifier, inboundEmail, outbox, dispatcher] = await Promise.all([
+    const [ingest, router, notifier, inboundEmail, outbox, dispatcher, api] = await Promise.all([
       import('../functions/ingest/handler'),
       import('../functions/router/handler'),
       import('../functions/notifier/handler'),
       import('../functions/inbound-email/handler'),
       import('../functions/outbox/handler'),
       import('../functions/dispatcher/handler'),
+      import('../functions/api/handler'),
     ]);
     const handlers: Record<keyof typeof functions, SqsHandler | undefined> = {
       ingest: undefined,
@@ -313,12 +356,34 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       const ok = checks.every((check) => check.status === 'fulfilled');
       return c.json({ status: ok ? 'ok' : 'degraded', parts }, ok ? 200 : 503);
     });
+    web.route('/', localIssuerApp({ issuer: issuer.url, dir: issuer.dir }));
+    // Ingest first: its routes answer their own paths before any middleware of the managers' API runs,
+    // as API Gateway sends them to ingest on AWS; every other path reaches the managers' API.
     web.route('/', ingest.app);
+    web.route('/', api.app);
     const server = await listen(web, apiPort);
     stops.push(() => new Promise<void>((done) => server.close(() => done())));
     urls.api = `http://localhost:${(server.address() as AddressInfo).port}`;
 
-    return { urls, tableName, rawMailBucket: bucketName, queues, env: handlerEnv, stop };
+    const token = async (user: string, request: LocalTokenRequest = {}): Promise<string> => {
+      const seeded = findLocalUser(config, user);
+      const groups = request.groups ?? seeded?.groups;
+      if (!groups) {
+        throw new Error(
+          `"${user}" is not a seeded user (a manager id, a manager's email or admin@example.com)`,
+        );
+      }
+      return signLocalToken({
+        username: seeded?.username ?? user,
+        groups,
+        expiresInSeconds: request.expiresInSeconds ?? 3600,
+        issuer: issuer.url,
+        clientId: issuer.clientId,
+        dir: issuer.dir,
+      });
+    };
+
+    return { urls, tableName, rawMailBucket: bucketName, queues, env: handlerEnv, issuer, token, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -19,9 +19,17 @@ import { type InboundEmailDeps, receiveEmail } from './receive';
 
 const logger = new Logger({ serviceName: 'inboundEmail' });
 const metrics = new Metrics({ serviceName: 'inboundEmail' });
-const settings = readEnv(['tableName', 'leadsQueueUrl', 'rawMailBucket', 'rawMailPrefix']);
+const settings = readEnv([
+  'tableName',
+  'leadsQueueUrl',
+  'rawMailBucket',
+  'rawMailPrefix',
+  'rawPayloadRetentionDays',
+]);
 const sqs = createSqsClient();
-const submissions = new SubmissionStore(createDocumentClient(), settings.tableName);
+const submissions = new SubmissionStore(createDocumentClient(), settings.tableName, {
+  retentionDays: settings.rawPayloadRetentionDays,
+});
 const rawMail = new ObjectStore(createS3Client(), settings.rawMailBucket, settings.rawMailPrefix);
 
 const deps: InboundEmailDeps = {

@@ -28,6 +28,7 @@ const settings = readEnv([
   'rateLimitPerClient',
   'trustedProxyHeaders',
   'captchaVerifyUrl',
+  'rawPayloadRetentionDays',
 ]);
 // Top-level await: secrets are fetched once per container, during init, never per request.
 const secrets = await loadChannelSecrets();
@@ -37,7 +38,9 @@ for (const [channel, problem] of Object.entries(secrets.disabled ?? {})) {
 }
 const sqs = createSqsClient();
 const doc = createDocumentClient();
-const submissions = new SubmissionStore(doc, settings.tableName);
+const submissions = new SubmissionStore(doc, settings.tableName, {
+  retentionDays: settings.rawPayloadRetentionDays,
+});
 const limiter = new RateLimiter(doc, settings.tableName);
 
 export const app = createIngestApp({

@@ -10,6 +10,7 @@ import {
   createDocumentClient,
   createDynamoClient,
   createSesClient,
+  notifierIdempotency,
   readEnv,
   sendEmail,
   tableConfigSource,
@@ -79,11 +80,13 @@ const send = makeIdempotent(
       tableName: settings.tableName,
       keyAttr: 'pk',
       sortKeyAttr: 'sk',
-      staticPkValue: 'NOTIFY#notifier',
+      staticPkValue: notifierIdempotency.staticPkValue,
       expiryAttr: 'ttl',
       awsSdkV3Client: dynamo,
     }),
     config: idempotency,
+    // A fixed prefix (not the Lambda's physical name): erasing a contact computes its records' keys.
+    keyPrefix: notifierIdempotency.keyPrefix,
   },
 );
 

@@ -284,6 +284,18 @@ describe('functions', () => {
     ['inboundEmail', [env.tableName, env.leadsQueueUrl, env.rawMailBucket, env.rawMailPrefix]],
     ['outbox', [env.leadsQueueUrl]],
     ['dispatcher', [env.tableName, env.notificationsQueueUrl]],
+    [
+      'api',
+      [
+        env.tableName,
+        env.notificationsQueueUrl,
+        env.rawMailBucket,
+        env.rawMailPrefix,
+        env.authIssuer,
+        env.authJwksUrl,
+        env.authClientId,
+      ],
+    ],
   ] as const)('%s gets exactly the app variables it reads', (key, names) => {
     const variables = resource(functionId(key)).Properties.Environment as {
       Variables: Record<string, unknown>;
@@ -344,6 +356,14 @@ describe('HTTP API', () => {
   // ANY: Meta's subscription handshake is a GET.
   const webhookRouteKeys = ['ANY /v1/webhooks/{proxy+}'];
   const routeKeys = ['$default', ...anonymousRouteKeys, ...webhookRouteKeys];
+  // The managers' API, on its own integration (test/infra/auth.test.ts checks them one by one).
+  const managersRouteKeys = [
+    'ANY /v1/{proxy+}',
+    'GET /openapi.json',
+    'GET /docs',
+    'GET /docs/{proxy+}',
+    'ANY /console/{proxy+}',
+  ];
 
   const routeSettingsOf = (built: Template) => {
     const stages = Object.values(built.findResources('AWS::ApiGatewayV2::Stage'));
@@ -356,14 +376,18 @@ describe('HTTP API', () => {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.absent(),
     });
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+    // One integration for ingest, one for the managers' API.
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 2);
+    const ingestIntegration = {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
       IntegrationUri: { 'Fn::GetAtt': [functionId('ingest'), 'Arn'] },
-    });
-    const [integrationId] = Object.keys(template.findResources('AWS::ApiGatewayV2::Integration'));
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length);
+    };
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', ingestIntegration);
+    const [integrationId] = Object.keys(
+      template.findResources('AWS::ApiGatewayV2::Integration', { Properties: ingestIntegration }),
+    );
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', routeKeys.length + managersRouteKeys.length);
     for (const routeKey of routeKeys) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         ApiId: { Ref: logicalId(stack.httpApi.api) },
@@ -376,7 +400,10 @@ describe('HTTP API', () => {
 
   it('lets API Gateway invoke ingest through one permission, for this API only', () => {
     const permissions = template.findResources('AWS::Lambda::Permission', {
-      Properties: { Principal: 'apigateway.amazonaws.com' },
+      Properties: {
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [functionId('ingest'), 'Arn'] },
+      },
     });
     expect(Object.keys(permissions)).toHaveLength(1);
     template.hasResourceProperties('AWS::Lambda::Permission', {
@@ -435,7 +462,7 @@ describe('HTTP API', () => {
   it('creates the stage after every route, since route settings may only name existing routes', () => {
     const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
     const routeIds = Object.keys(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routeIds).toHaveLength(routeKeys.length);
+    expect(routeIds).toHaveLength(routeKeys.length + managersRouteKeys.length);
     expect(stage?.DependsOn).toEqual(expect.arrayContaining(routeIds));
   });
 

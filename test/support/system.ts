@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -31,8 +34,12 @@ export interface TestSystem extends LocalSystem {
 export async function startTestSystem(
   options: { rateLimitPerClient?: number; configCacheSeconds?: number } = {},
 ): Promise<TestSystem> {
+  // A key pair of the test system's own: `system.token(user, { expiresInSeconds })` signs with it, and so
+  // does `npx tsx local/token.ts <user> --port <port> --dir <system.issuer.dir>`.
+  const issuerDir = mkdtempSync(join(tmpdir(), 'leadflow-issuer-'));
   const system = await startLocalSystem({
     port: 0,
+    issuerDir,
     // Tests post many leads from one address; the hardening tests turn the limit on themselves.
     rateLimitPerClient: options.rateLimitPerClient ?? 0,
     // A test that changes the runtime configuration sets 0, so the next lead sees the change.
@@ -99,6 +106,7 @@ export async function startTestSystem(
       doc.destroy();
       sqs.destroy();
       await system.stop();
+      rmSync(issuerDir, { recursive: true, force: true });
     },
   };
 }

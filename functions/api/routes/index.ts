@@ -1,8 +1,25 @@
 import type { ApiApp } from '../app';
 import type { ApiDeps } from '../deps';
+import { adminRoutes } from './admin';
+import { analyticsRoutes } from './analytics';
+import { auditRoutes } from './audit';
+import { contactRoutes } from './contacts';
+import { leadRoutes } from './leads';
+import { meRoutes } from './me';
+import { privacyRoutes } from './privacy';
+import { segmentRoutes } from './segments';
 
 /** Registers one group of routes on the app. */
 export type RouteModule = (app: ApiApp, deps: ApiDeps) => void;
 
 /** Every route group of the managers' API, in the order their paths are matched. */
-export const routeModules: readonly RouteModule[] = [];
+export const routeModules: readonly RouteModule[] = [
+  leadRoutes,
+  contactRoutes,
+  adminRoutes,
+  meRoutes,
+  segmentRoutes,
+  analyticsRoutes,
+  privacyRoutes,
+  auditRoutes,
+];

@@ -26,6 +26,7 @@ import {
   planIdentities,
   survivorOf,
 } from '@leadflow/core';
+import { settleDuplicateHygiene } from './crm/hygiene';
 import {
   contactItem,
   identityItem,
@@ -778,6 +779,8 @@ async function mergeInto(
     }),
   );
   await clearPending(doc, tableName, survivor.contactId, loser.contactId);
+  // A merge may resolve the survivor's last possible duplicate: then it leaves the admins' hygiene list.
+  await settleDuplicateHygiene(doc, tableName, survivor.contactId);
   return mergeId;
 }
 
@@ -1028,4 +1031,45 @@ function isRace(error: TransactionCanceledException): boolean {
   return reasons.some(
     (reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict',
   );
+}
+
+/** A merge a person asked for was refused: the contacts are already one, or one is being merged. */
+export class MergeRefused extends Error {
+  override readonly name = 'MergeRefused';
+}
+
+/**
+ * Merges `loserId` into `survivorId` because a person decided they are the same customer (a possible
+ * duplicate resolved): the same recorded, undoable merge routing performs on proof. Returns the merge id.
+ */
+export async function mergeContactsManually(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  survivorId: string,
+  loserId: string,
+  options: { readonly now: string; readonly newMergeId: () => string },
+): Promise<string> {
+  if (survivorId === loserId) throw new MergeRefused('A contact cannot be merged into itself.');
+  const [survivor, loser] = await Promise.all([
+    getProfile(doc, tableName, survivorId),
+    getProfile(doc, tableName, loserId),
+  ]);
+  if (!survivor || !loser) throw new MergeRefused(`Contact ${survivor ? loserId : survivorId} does not exist.`);
+  for (const profile of [survivor, loser]) {
+    if (profile.mergedInto || profile.mergingInto) {
+      throw new MergeRefused(
+        `Contact ${profile.contactId} was merged into ${profile.mergedInto ?? profile.mergingInto}.`,
+      );
+    }
+    if (profile.unmerging) throw new MergeRefused(`Contact ${profile.contactId} is being separated.`);
+  }
+  if ((loser.pendingMerges?.size ?? 0) > 0 || (survivor.pendingMerges?.size ?? 0) > 0) {
+    throw new MergeRefused('One of the contacts is still receiving a merge; try again in a moment.');
+  }
+  try {
+    return await mergeInto(doc, tableName, survivor, loser, options.now, options.newMergeId());
+  } catch (error) {
+    if (error instanceof MergeFenceConflict) throw new MergeRefused(error.message);
+    throw error;
+  }
 }

@@ -10,12 +10,14 @@ import {
   assignmentSchema,
   captureEventSchema,
   type LeadflowConfig,
+  leadFacts,
   type Notification,
   planDequeue,
 } from '@leadflow/core';
 import { z } from 'zod';
 import { isCancelledBy } from './config-store';
 import { getProfile } from './contacts';
+import { recordAnalytics } from './crm/analytics';
 import { contactItem, interactionItem, keys, leadItem, managerLoadItem } from './items';
 import { nextCursor, readLoads } from './leads';
 import { table } from './resources';
@@ -62,6 +64,8 @@ const queuedItemSchema = z.object({
   teamId: z.string(),
   ownerId: z.string().optional(),
   queuedAt: z.string().optional(),
+  /** Someone answered the lead while it waited (a team lead moved it on): its owner awaits no response. */
+  firstResponseAt: z.string().optional(),
   assignment: assignmentSchema,
   capture: captureEventSchema,
 });
@@ -191,16 +195,33 @@ async function dequeueOne(
       continue;
     }
     if (cursor && plan.record.cursor === cursor.value) held.delete(cursor.teamId);
-    await deps.enqueueNotifications([
-      {
-        kind: 'manager_alert',
-        notificationId: `${item.leadId}:dequeued:manager_alert`,
-        leadId: item.leadId,
-        contactId: item.contactId,
-        capture: item.capture,
-        assignment: plan.record,
-        returning: Number((profile as { leadCount?: unknown }).leadCount ?? 1) > 1,
-      },
+    // The analytics outside the transaction, as the router counts (a team's day item is written by every
+    // router): a crash right after the commit undercounts the assignment by one. The alert goes either way.
+    const lead = leadFacts({
+      capturedAt: item.capture.receivedAt,
+      teamId: plan.record.teamId,
+      ownerId: plan.managerId,
+      firstResponseAt: item.firstResponseAt,
+      capture: item.capture,
+    });
+    await Promise.all([
+      deps.enqueueNotifications([
+        {
+          kind: 'manager_alert',
+          notificationId: `${item.leadId}:dequeued:manager_alert`,
+          leadId: item.leadId,
+          contactId: item.contactId,
+          capture: item.capture,
+          assignment: plan.record,
+          returning: Number((profile as { leadCount?: unknown }).leadCount ?? 1) > 1,
+        },
+      ]),
+      recordAnalytics(
+        doc,
+        tableName,
+        [{ kind: 'assigned', lead, managerId: plan.managerId }],
+        config.timeZone,
+      ),
     ]);
     return {
       kind: 'assigned',

@@ -14,9 +14,11 @@ import {
   identityKeys,
   type LeadflowConfig,
   type LeadPlan,
+  leadFacts,
   MAX_OPEN_CONVERSATIONS,
   type ManagerLoad,
   type Notification,
+  newLeadEvents,
   type OpenConversations,
   planConversationWrite,
   planRoute,
@@ -30,6 +32,7 @@ import {
   type MergeRecord,
   resolveContact,
 } from './contacts';
+import { recordAnalytics } from './crm/analytics';
 import {
   type ConversationFragments,
   contactItem,
@@ -142,7 +145,9 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     };
     if (
       await write(() =>
-        target.mode === 'message' ? writeMessage(doc, tableName, target) : writeLead(doc, tableName, target),
+        target.mode === 'message'
+          ? writeMessage(doc, tableName, target)
+          : writeLead(doc, tableName, target, config.timeZone),
       )
     ) {
       routed = target;
@@ -487,9 +492,15 @@ function retirementEntry(
 /**
  * One transaction: the lead, its first timeline interaction and the contact's owner (set only if
  * unset or already this owner) and open conversation (retiring the oldest past the bound). All or
- * nothing. Then the daily counter.
+ * nothing. Then the daily counter, the owner's load and the analytics (captured, assigned).
  */
-async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: RouteWrite): Promise<void> {
+async function writeLead(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  write: RouteWrite,
+  /** The business's time zone: the analytics day of the lead. */
+  timeZone: string,
+): Promise<void> {
   const { capture, leadId, contactId, assignment, now } = write;
   const ownerId = assignment.ownerId;
   const conversation = conversationUpdate(write);
@@ -564,12 +575,21 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
       ],
     }),
   );
-  // Outside the transaction, both: every lead of a channel and day touches the daily counter, and every lead
-  // of a manager their load, so in the transaction concurrent routers would cancel each other
-  // (TransactionConflict) and hold the person's FIFO group back. A crash right here undercounts by one.
+  // Outside the transaction, all: every lead of a channel and day touches the daily counter and the day's
+  // analytics items, and every lead of a manager their load, so in the transaction concurrent routers would
+  // cancel each other (TransactionConflict) and hold the person's FIFO group back. A crash right here
+  // undercounts by one.
   await Promise.all([
     countDaily(doc, tableName, capture, 'leads'),
     ...(ownerId ? [countLoad(doc, tableName, ownerId, now)] : []),
+    recordAnalytics(
+      doc,
+      tableName,
+      newLeadEvents(
+        leadFacts({ capturedAt: capture.receivedAt, teamId: assignment.teamId, ownerId, capture }),
+      ),
+      timeZone,
+    ),
   ]);
 }
 

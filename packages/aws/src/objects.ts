@@ -1,4 +1,10 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 
 /**
  * An S3 client. The endpoint comes from AWS_ENDPOINT_URL_S3 when the local runtime sets it; emulators
@@ -29,10 +35,45 @@ export class ObjectStore {
     return Body.transformToByteArray();
   }
 
+  /**
+   * Reads at most `maxBytes` of an object (a ranged GET) and its whole size; undefined when there is none.
+   * Export reads raw mail this way, so one huge message cannot blow the answer up.
+   */
+  async readPart(id: string, maxBytes: number): Promise<{ bytes: Uint8Array; size: number } | undefined> {
+    try {
+      const { Body, ContentRange, ContentLength } = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(id), Range: `bytes=0-${maxBytes - 1}` }),
+      );
+      const bytes = (await Body?.transformToByteArray()) ?? new Uint8Array();
+      // `bytes 0-99/1234`: the size after the slash; a store that ignores Range sends the whole object.
+      const total = Number(/\/(\d+)$/.exec(ContentRange ?? '')?.[1] ?? ContentLength ?? bytes.length);
+      return { bytes: bytes.slice(0, maxBytes), size: Number.isFinite(total) ? total : bytes.length };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Deletes an object; deleting one that is gone already succeeds too (S3 answers 204 either way). */
+  async delete(id: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(id) }));
+  }
+
   /** Writes an object, as SES's S3 action does on AWS (used by the local SMTP server and tests). */
   async write(id: string, body: Uint8Array, contentType = 'message/rfc822'): Promise<void> {
     await this.s3.send(
       new PutObjectCommand({ Bucket: this.bucket, Key: this.key(id), Body: body, ContentType: contentType }),
     );
   }
+}
+
+/**
+ * S3's answer for an object that is not there: NoSuchKey (404). Without s3:ListBucket, S3 answers 403 instead,
+ * which stays an error.
+ */
+function isMissing(error: unknown): boolean {
+  return (
+    error instanceof NoSuchKey ||
+    (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+  );
 }

@@ -2,10 +2,20 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type CaptureEvent, IdempotencyKeyReuseError } from '@leadflow/core';
-import { counterItem, dayOf, submissionItem } from './items';
+import { counterItem, dayOf, privacyKeys, submissionItem } from './items';
 
-/** Raw submissions are kept this long as the durable inbox behind every lead. */
-const RETENTION_SECONDS = 90 * 24 * 60 * 60;
+const DAY_SECONDS = 24 * 60 * 60;
+
+/** How long raw submissions are kept when the function is not told (`RAW_PAYLOAD_RETENTION_DAYS`). */
+export const DEFAULT_RAW_PAYLOAD_RETENTION_DAYS = 30;
+
+export interface SubmissionStoreOptions {
+  /**
+   * Days a raw submission (the provider's payload as captured) is kept before DynamoDB's TTL removes it; never
+   * less than the submission's idempotency window, so a retry inside the window is still recognised.
+   */
+  readonly retentionDays?: number;
+}
 
 export interface SubmissionToStore {
   /** Hash of the Idempotency-Key (or of the content, for key-less double submits). */
@@ -25,10 +35,15 @@ export interface StoredSubmission {
 
 /** Durable, idempotent store of accepted submissions: the door's write. */
 export class SubmissionStore {
+  private readonly retentionSeconds: number;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    options: SubmissionStoreOptions = {},
+  ) {
+    this.retentionSeconds = (options.retentionDays ?? DEFAULT_RAW_PAYLOAD_RETENTION_DAYS) * DAY_SECONDS;
+  }
 
   /**
    * Stores the submission unless one with the same idempotency hash is still inside its window;
@@ -50,7 +65,12 @@ export class SubmissionStore {
               sourceId: input.capture.sourceId,
               capture: input.capture,
               windowEndsAt: nowSeconds + input.windowSeconds,
-              ttl: nowSeconds + RETENTION_SECONDS,
+              // Raw provider payloads are personal data: kept for the retention period, and at least as long as
+              // the idempotency window (a provider's 7-day redelivery must still find it). The outbox ignores
+              // TTL deletions (REMOVE); the duplicate check reads `windowEndsAt`, never the TTL.
+              ttl: nowSeconds + Math.max(this.retentionSeconds, input.windowSeconds),
+              // Found by its capture's id when the contact is exported or erased.
+              ...privacyKeys.submissionRef(input.capture.submissionId),
             },
             nowSeconds,
           ),

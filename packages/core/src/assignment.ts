@@ -4,7 +4,12 @@ import { isOpen } from './hours';
 /** What the adapter counts on write for each manager: open leads now, and when they last got one. */
 export type ManagerLoad = { openLeads: number; lastAssignedAt?: string };
 
-export type UnavailableReason = 'inactive' | 'out_of_office' | 'outside_working_hours' | 'at_capacity';
+export type UnavailableReason =
+  | 'inactive'
+  | 'out_of_office'
+  | 'outside_working_hours'
+  | 'at_capacity'
+  | 'passed_over';
 
 export type Availability =
   | { available: true }
@@ -32,6 +37,8 @@ export interface AssignmentInput {
   /** A value drawn atomically from `teamId`'s cursor (1, 2, 3, …), once the plan asked for it. */
   cursor?: { teamId: string; value: number } | undefined;
   now: Date;
+  /** Managers passed over this time (a lead being passed on skips its current owner). */
+  exclude?: readonly string[] | undefined;
 }
 
 export type AssignmentPlan =
@@ -339,6 +346,9 @@ const LABELS: Record<Strategy, string> = {
 
 function evaluate(manager: Manager, team: Team, input: AssignmentInput): Evaluated {
   const load = input.loads[manager.id] ?? { openLeads: 0 };
+  if (input.exclude?.includes(manager.id)) {
+    return { manager, team, load, availability: { available: false, reason: 'passed_over', detail: 'passing the lead on' } };
+  }
   return { manager, team, load, availability: availabilityOf(manager, team, load, input.now) };
 }
 

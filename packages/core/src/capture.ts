@@ -44,6 +44,11 @@ export type CallDetails = z.infer<typeof callSchema>;
 export const emailDetailsSchema = z.object({
   messageId: z.string().min(1),
   /**
+   * The receiving service's id of this delivery (SES `mail.messageId`): the raw MIME's object key in the
+   * raw-mail bucket, which export and erasure reach it by. Absent on mail received before it was kept.
+   */
+  deliveryId: z.string().min(1).optional(),
+  /**
    * The sender's DMARC verdict as the receiving service judged it: `pass` (the From domain vouches for
    * the sender), `fail` (anyone could have written this From: the alert says so), `none` (no policy to
    * judge by, or no verdict). Absent on mail received before verdicts were kept.

@@ -1,4 +1,5 @@
 export * from './abuse';
+export * from './analytics';
 export * from './assignment';
 export * from './body';
 export * from './bounds';
@@ -20,6 +21,7 @@ export * from './identity';
 export * from './normalize';
 export * from './notification';
 export * from './planner';
+export * from './reassign';
 export * from './routing';
 export * from './routing-config';
 export * from './rules';

@@ -4,5 +4,9 @@
  * condition (test/unit/architecture.test.ts holds it so).
  */
 export * from './audit';
+export * from './crm';
 export * from './operations';
+export * from './privacy';
 export * from './schema';
+export * from './segments';
+export * from './stats';

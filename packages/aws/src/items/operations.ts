@@ -7,6 +7,7 @@ import {
 } from '@leadflow/core';
 import type { MergeGains, MergeRecordItem } from '../merge-record';
 import { DUPLICATES_ROOM, MAY_BE_MERGED_AWAY, NOT_MERGING } from './conditions';
+import { hygieneItem, privacyKeys } from './privacy';
 import { dayOf, keys } from './schema';
 
 /**
@@ -194,17 +195,22 @@ function claimIdentities(
     additions.push('verifiedIdentities :verifiedIdentities');
     values[':verifiedIdentities'] = new Set(more.verified);
   }
+  let listed = '';
   if (more.duplicates.length > 0) {
     additions.push('possibleDuplicates :duplicates');
     values[':duplicates'] = new Set(more.duplicates);
     condition += ` AND ${DUPLICATES_ROOM}`;
     values[':duplicatesBefore'] = MAX_POSSIBLE_DUPLICATES - more.duplicates.length;
+    // The admin's hygiene list of unresolved possible duplicates (gsi4).
+    const hygiene = hygieneItem.duplicatesListed(contactId, now);
+    listed = `, ${hygiene.set}`;
+    Object.assign(values, hygiene.values);
   }
   const name = details.name ? ', #name = if_not_exists(#name, :name)' : '';
   if (details.name) values[':name'] = details.name;
   return {
     Key: keys.contact(contactId),
-    UpdateExpression: `SET updatedAt = :now${name}${additions.length > 0 ? ` ADD ${additions.join(', ')}` : ''}`,
+    UpdateExpression: `SET updatedAt = :now${name}${listed}${additions.length > 0 ? ` ADD ${additions.join(', ')}` : ''}`,
     ConditionExpression: condition,
     ...(details.name ? { ExpressionAttributeNames: { '#name': 'name' } } : {}),
     ExpressionAttributeValues: values,
@@ -279,26 +285,39 @@ function mergeSurvivor(input: {
 export const contactItem = {
   key: keys.contact,
   conversation: conversationFragments,
-  /** A new contact's profile, written once. */
-  create: (contactId: string, attributes: Record<string, unknown>): PutOp =>
-    once({ ...keys.contact(contactId), ...attributes }),
+  /** A new contact's profile, written once; born with possible duplicates, it is on the hygiene list. */
+  create: (contactId: string, attributes: Record<string, unknown>): PutOp => {
+    const duplicates = attributes.possibleDuplicates;
+    const listed =
+      duplicates instanceof Set && duplicates.size > 0 && attributes.gsi4pk === undefined
+        ? privacyKeys.hygiene('duplicates', String(attributes.createdAt), contactId)
+        : {};
+    return once({ ...keys.contact(contactId), ...attributes, ...listed });
+  },
   claimIdentities,
-  /** Links possible duplicates to a contact, within the bound (`duplicatesBefore`), never mid-merge. */
+  /**
+   * Links possible duplicates to a contact, within the bound (`duplicatesBefore`), never mid-merge; the
+   * contact goes on the hygiene list of unresolved duplicates (gsi4) unless it is listed already.
+   */
   linkDuplicates: (
     contactId: string,
     now: string,
     duplicates: readonly string[],
     duplicatesBefore: number,
-  ): UpdateOp => ({
-    Key: keys.contact(contactId),
-    UpdateExpression: 'SET updatedAt = :now ADD possibleDuplicates :duplicates',
-    ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${DUPLICATES_ROOM}`,
-    ExpressionAttributeValues: {
-      ':now': now,
-      ':duplicates': new Set(duplicates),
-      ':duplicatesBefore': duplicatesBefore,
-    },
-  }),
+  ): UpdateOp => {
+    const hygiene = hygieneItem.duplicatesListed(contactId, now);
+    return {
+      Key: keys.contact(contactId),
+      UpdateExpression: `SET updatedAt = :now, ${hygiene.set} ADD possibleDuplicates :duplicates`,
+      ConditionExpression: `attribute_exists(pk) AND ${NOT_MERGING} AND ${DUPLICATES_ROOM}`,
+      ExpressionAttributeValues: {
+        ':now': now,
+        ':duplicates': new Set(duplicates),
+        ':duplicatesBefore': duplicatesBefore,
+        ...hygiene.values,
+      },
+    };
+  },
   /** Every item of a contact's partition (its profile, leads and timeline). */
   partition: (contactId: string): QueryOp => ({
     KeyConditionExpression: 'pk = :pk',

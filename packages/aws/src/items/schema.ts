@@ -198,7 +198,7 @@ export const taskItemSchema = z.looseObject({
   contactId: z.string(),
   teamId: z.string().optional(),
   ownerId: z.string().optional(),
-  type: z.enum(['call', 'meeting', 'email']),
+  taskType: z.enum(['call', 'meeting', 'email']),
   dueAt: z.string(),
   assigneeId: z.string(),
   title: z.string().optional(),

@@ -121,6 +121,7 @@ export async function captureInboundEmail(
       conversationId: `email:${threadRoot}`,
       email: {
         messageId,
+        deliveryId: context.deliveryId,
         ...(dmarc ? { dmarc } : {}),
         ...(parsed.subject ? { subject: parsed.subject } : {}),
         attachments: [...parsed.attachments],
