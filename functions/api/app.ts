@@ -1,11 +1,16 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { LeadflowError, RoleForbiddenError, type Viewer } from '@leadflow/core';
+import { LeadflowError, PayloadTooLargeError, RoleForbiddenError, type Viewer } from '@leadflow/core';
 import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import type { ApiDeps, ApiEnv } from './deps';
 import { routeModules } from './routes';
 
 export type { ApiDeps } from './deps';
 export type ApiApp = OpenAPIHono<ApiEnv>;
+
+/** The largest body a managers' route reads (a whole runtime configuration fits). */
+const MAX_BODY_BYTES = 256 * 1024;
 
 /** Field errors of a request that failed its zod schema, in the shape every leadflow error has. */
 function validationFailure(
@@ -45,6 +50,26 @@ export function createApiApp(deps: ApiDeps): ApiApp {
       'An access token from the Cognito user pool (on AWS) or the local issuer (`npm run -s token -- <user>`).',
   });
 
+  // Bounded like every endpoint: a configuration is the largest body the managers' API takes.
+  for (const prefix of [
+    '/v1/leads/*',
+    '/v1/contacts/*',
+    '/v1/merges/*',
+    '/v1/segments',
+    '/v1/segments/*',
+    '/v1/me/*',
+    '/v1/admin/*',
+  ]) {
+    app.use(
+      prefix,
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: () => {
+          throw new PayloadTooLargeError(`The body is larger than ${MAX_BODY_BYTES} bytes.`);
+        },
+      }),
+    );
+  }
   for (const register of routeModules) register(app, deps);
 
   app.onError((error, c) => {
@@ -55,6 +80,14 @@ export function createApiApp(deps: ApiDeps): ApiApp {
       return c.json(
         { error: error.code, message: error.message, fields: error.fields },
         error.status as 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 429 | 503,
+      );
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      // The validator's own refusals: a body that is not JSON, or not the declared content type.
+      deps.observe?.({ route, status: error.status, error: 'malformed_body' });
+      return c.json(
+        { error: 'malformed_body', message: error.message || 'The request body could not be read.' },
+        error.status as 400 | 413 | 415,
       );
     }
     deps.observe?.({ route, status: 500, error: `${error.name}: ${error.message.slice(0, 200)}` });

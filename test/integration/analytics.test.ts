@@ -115,11 +115,38 @@ const RANGE = { from: '2025-03-09', to: '2025-03-11' };
 const zeroDay = { qualified: 0, proposal: 0, won: 0, lost: 0 };
 
 describe('analytics on DynamoDB Local', () => {
+  /** A stage change reaching contacted, qualified and won at once, and the first response, as the API commits it. */
+  async function winAtOnce(facts: LeadFacts, speedMs: number, amount: number) {
+    const { doc, tableName } = system;
+    const marker = { pk: `TEST#${ulid()}`, sk: 'LEAD' };
+    const updates = analyticsUpdates(
+      tableName,
+      [
+        responded(facts, speedMs),
+        { kind: 'reached', lead: facts, stage: 'contacted' },
+        { kind: 'reached', lead: facts, stage: 'qualified' },
+        { kind: 'reached', lead: facts, stage: 'won', amount, currency: 'KRW' },
+      ],
+      SEOUL,
+    );
+    // The caller's own writes (here a stand-in for the lead) share the transaction.
+    await doc.send(
+      new TransactWriteCommand({
+        TransactItems: [{ Put: { TableName: tableName, Item: { ...marker, status: 'won' } } }, ...updates],
+      }),
+    );
+    const { Item } = await doc.send(
+      new GetCommand({ TableName: tableName, Key: marker, ConsistentRead: true }),
+    );
+    return { updates, lead: Item };
+  }
+
   beforeAll(async () => {
     const { doc, tableName } = system;
     const record = (events: AnalyticsEvent[]) => recordAnalytics(doc, tableName, events, SEOUL);
     await Promise.all([A, B, G, C, D, F, E, H, I].map((facts) => record(created(facts))));
     await Promise.all([
+      winAtOnce(A, 60_000, 1_500_000),
       record([responded(B, 180_000), reached(B, 'contacted')]),
       record([reached(B, 'lost')]),
       record([responded(G, 600_000), reached(G, 'contacted')]),
@@ -136,26 +163,40 @@ describe('analytics on DynamoDB Local', () => {
   });
 
   it('commits a stage change reaching contacted, qualified and won with its first response in one transaction', async () => {
-    const { doc, tableName } = system;
-    const marker = { pk: `TEST#${ulid()}`, sk: 'LEAD' };
-    const events: AnalyticsEvent[] = [
-      responded(A, 60_000),
-      { kind: 'reached', lead: A, stage: 'contacted' },
-      { kind: 'reached', lead: A, stage: 'qualified' },
-      { kind: 'reached', lead: A, stage: 'won', amount: 1_500_000, currency: 'KRW' },
-    ];
-    const updates = analyticsUpdates(tableName, events, SEOUL);
+    // A lead of its own (in April), so this test stands alone.
+    const facts = lead('2025-04-01T00:00:00Z', 'sms', 'south', 'sam', 'kakao');
+    await recordAnalytics(system.doc, system.tableName, created(facts), SEOUL);
+    const { updates, lead: written } = await winAtOnce(facts, 45_000, 990_000);
+    // One Update per stats item (ALL, TEAM#south, MANAGER#sam): DynamoDB allows one operation per item.
     expect(updates).toHaveLength(3);
-    // The caller's own writes (here a stand-in for the lead) share the transaction.
-    await doc.send(
-      new TransactWriteCommand({
-        TransactItems: [{ Put: { TableName: tableName, Item: { ...marker, status: 'won' } } }, ...updates],
+    expect(written?.status).toBe('won');
+    const report = await readAnalytics(data(), viewer('sam', ['manager']), {
+      from: '2025-04-01',
+      to: '2025-04-01',
+    });
+    expect(report.channels).toEqual([
+      {
+        channel: 'sms',
+        captured: 1,
+        contacted: 1,
+        qualified: 1,
+        proposal: 0,
+        won: 1,
+        lost: 0,
+        breached: 0,
+        conversionRate: 1,
+        wonAmount: { KRW: 990_000 },
+      },
+    ]);
+    expect(report.managers).toEqual([
+      expect.objectContaining({
+        managerId: 'sam',
+        firstResponses: 1,
+        unacknowledged: 0,
+        speedToLead: { samples: 1, medianMs: 45_000, p90Ms: 45_000 },
+        winRate: 1,
       }),
-    );
-    const { Item } = await doc.send(
-      new GetCommand({ TableName: tableName, Key: marker, ConsistentRead: true }),
-    );
-    expect(Item?.status).toBe('won');
+    ]);
   });
 
   it('gives an admin every number: conversion, amounts, speed to lead and the Seoul days', async () => {

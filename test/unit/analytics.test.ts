@@ -1,6 +1,8 @@
-import { analyticsItem, analyticsItemSchema, analyticsUpdates } from '@leadflow/aws';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { analyticsItem, analyticsItemSchema, analyticsUpdates, type ConfigStore } from '@leadflow/aws';
 import {
   type AnalyticsEvent,
+  type AnalyticsReport,
   type AnalyticsScope,
   addDays,
   analyticsRange,
@@ -22,11 +24,13 @@ import {
   statName,
   statsDeltas,
   summarize,
+  UnauthorizedError,
   ValidationError,
   type Viewer,
 } from '@leadflow/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createApiApp } from '../../functions/api/app';
 
 const SEOUL = 'Asia/Seoul';
 
@@ -726,6 +730,108 @@ describe('planAnalyticsRead', () => {
     });
     expect(planAnalyticsRead(viewer('manager', 'bob'), { team: 'thai' }, config).reads).toEqual([
       { scope: 'MANAGER#bob', onlyTeams: ['thai'] },
+    ]);
+  });
+});
+
+describe('GET /v1/analytics', () => {
+  const config = new LeadflowConfig({
+    timeZone: SEOUL,
+    forms: [],
+    teams: [
+      {
+        id: 'sales',
+        name: 'Sales',
+        teamLead: 'alice',
+        managers: [{ id: 'alice', name: 'Alice', email: 'alice@example.com' }],
+      },
+    ],
+  });
+  /** A table holding one item: alice's lead captured (and assigned) on 5 March in Seoul. */
+  function app() {
+    const queries: Record<string, unknown>[] = [];
+    const [stored] = statsDeltas(newLeadEvents(facts({ capturedAt: '2025-03-05T01:00:00Z' })), SEOUL).map(
+      (delta) => ({ ...analyticsItem.key(delta.scope, delta.day), ...delta.add }),
+    );
+    const doc = {
+      send: async (command: { input: Record<string, unknown> }) => {
+        queries.push(command.input);
+        const values = command.input.ExpressionAttributeValues as Record<string, string>;
+        const hit =
+          stored && values[':pk'] === stored.pk && values[':from'] <= stored.sk && stored.sk <= values[':to'];
+        return { Items: hit ? [stored] : [] };
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const admin: Viewer = {
+      userId: 'u',
+      username: 'admin@example.com',
+      role: 'admin',
+      memberOf: [],
+      leads: [],
+    };
+    const api = createApiApp({
+      data: {
+        doc,
+        tableName: 't',
+        config: async () => config,
+        configStore: {} as ConfigStore,
+        enqueueNotifications: async () => {},
+        // Noon of 12 March in Seoul.
+        clock: () => new Date('2025-03-12T03:00:00Z'),
+        newId: () => 'id',
+      },
+      authenticate: async (authorization) => {
+        if (authorization !== 'Bearer admin') throw new UnauthorizedError('No valid token.');
+        return admin;
+      },
+    });
+    return { api, queries };
+  }
+  const headers = { authorization: 'Bearer admin' };
+
+  it('answers the report of the last 30 business days by default', async () => {
+    const { api, queries } = app();
+    const response = await api.request('/v1/analytics', { headers });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as AnalyticsReport;
+    expect([report.from, report.to, report.timeZone]).toEqual(['2025-02-11', '2025-03-12', SEOUL]);
+    expect(report.daily).toHaveLength(30);
+    expect(report.totals).toMatchObject({ captured: 1, conversionRate: 0 });
+    expect(report.managers).toEqual([
+      expect.objectContaining({ managerId: 'alice', assigned: 1, unacknowledged: 1 }),
+    ]);
+    // One query, of the ALL scope's day items in the range.
+    expect(queries).toEqual([
+      expect.objectContaining({
+        ExpressionAttributeValues: {
+          ':pk': 'ANALYTICS#ALL',
+          ':from': 'DAY#2025-02-11',
+          ':to': 'DAY#2025-03-12',
+        },
+      }),
+    ]);
+  });
+
+  it('refuses a malformed day and an overlong range with field errors (422), and no token (401)', async () => {
+    const { api } = app();
+    const malformed = await api.request('/v1/analytics?from=2025-02-30', { headers });
+    expect(malformed.status).toBe(422);
+    expect(await malformed.json()).toMatchObject({ error: 'validation_failed', fields: [{ field: 'from' }] });
+    const long = await api.request('/v1/analytics?from=2024-01-01&to=2025-03-01', { headers });
+    expect(long.status).toBe(422);
+    expect(await long.json()).toMatchObject({ fields: [{ field: 'from', code: 'range_too_long' }] });
+    expect((await api.request('/v1/analytics')).status).toBe(401);
+  });
+
+  it('is described in the OpenAPI document with its security scheme', () => {
+    const { api } = app();
+    const document = api.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 't', version: '1' } });
+    const operation = document.paths?.['/v1/analytics']?.get;
+    expect(operation?.security).toEqual([{ bearerAuth: [] }]);
+    expect(operation?.parameters?.map((parameter) => ('name' in parameter ? parameter.name : ''))).toEqual([
+      'from',
+      'to',
+      'team',
     ]);
   });
 });

@@ -502,7 +502,10 @@ function canonical(value: unknown): string {
 
 type Identified = { readonly id: string };
 
-/** `added x, removed y, changed z` of two lists of things with ids. */
+/**
+ * `added x`, `removed y`, `changed z` of two lists of things with ids; `reordered` when only the order of
+ * the same entries changed (rules: the first that matches decides).
+ */
 function listChange(what: string, before: readonly Identified[], after: readonly Identified[]): string[] {
   const old = new Map(before.map((entry) => [entry.id, canonical(entry)]));
   const now = new Map(after.map((entry) => [entry.id, canonical(entry)]));
@@ -513,14 +516,8 @@ function listChange(what: string, before: readonly Identified[], after: readonly
   if (added.length > 0) parts.push(`${what} added: ${added.join(', ')}`);
   if (removed.length > 0) parts.push(`${what} removed: ${removed.join(', ')}`);
   if (changed.length > 0) parts.push(`${what} changed: ${changed.join(', ')}`);
-  const kept = (ids: string[]) => ids.filter((id) => old.has(id) && now.has(id));
-  if (
-    parts.length === 0 &&
-    kept([...old.keys()]).join() !== kept([...now.keys()]).join() &&
-    what === 'rules'
-  ) {
-    parts.push('rules reordered');
-  }
+  const order = (ids: Iterable<string>) => [...ids].filter((id) => old.has(id) && now.has(id)).join('\n');
+  if (parts.length === 0 && order(old.keys()) !== order(now.keys())) parts.push(`${what} reordered`);
   return parts;
 }
 

@@ -328,7 +328,8 @@ export class PrivacyRepository {
     );
     const busy = profiles.find(
       (profile) =>
-        profile.mergingInto !== undefined ||
+        // A merged-away contact keeps its fence (`mergingInto`) beside `mergedInto`: only a fence alone is busy.
+        (profile.mergingInto !== undefined && profile.mergedInto === undefined) ||
         profile.unmerging !== undefined ||
         (profile.pendingMerges instanceof Set && profile.pendingMerges.size > 0),
     );
