@@ -34,6 +34,15 @@ export const INBOUND_EMAIL_LEADING_KEYS = inboundEmailLeadingKeys;
 export const NOTIFIER_READ_KEYS = ['NOTIFY#*', 'CONFIG#*'] as const;
 export const NOTIFIER_WRITE_KEYS = ['NOTIFY#*', 'ACK#*'] as const;
 
+/**
+ * Swagger UI's files, which the api function serves at `/docs` and esbuild cannot bundle: copied into a
+ * `swagger-ui/` folder next to its handler, where functions/api/routes/docs.ts looks first.
+ */
+export const API_BUNDLED_FILES = {
+  'swagger-ui/swagger-ui.css': 'node_modules/swagger-ui-dist/swagger-ui.css',
+  'swagger-ui/swagger-ui-bundle.js': 'node_modules/swagger-ui-dist/swagger-ui-bundle.js',
+} as const;
+
 export interface FunctionsProps {
   readonly storage: Storage;
   readonly queues: Queues;
@@ -186,7 +195,7 @@ export class Functions extends Construct {
     // idempotency records, the audit trail), so it reads and writes the whole table and queries every index;
     // never Scan. It queues reassigned leads' alerts. Its token settings come from the user pool (auth.ts),
     // and its raw-mail access from the bucket (`bindRawMailErasure`), both bound by the stack.
-    const api = new LeadflowFunction(this, 'Api', { name: 'api' })
+    const api = new LeadflowFunction(this, 'Api', { name: 'api', bundledFiles: API_BUNDLED_FILES })
       .bindTable(storage, {
         actions: [
           'GetItem',

@@ -1,9 +1,10 @@
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundling, env, type FunctionKey, functions } from '@leadflow/aws/resources';
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -40,6 +41,11 @@ export interface LeadflowFunctionProps {
   readonly name: FunctionKey;
   /** For functions invoked asynchronously: where an event goes after Lambda's retries are exhausted. */
   readonly deadLetterQueue?: IQueue;
+  /**
+   * Files the code reads at run time, which esbuild does not bundle: path in the bundle (next to the
+   * handler) → path in the repository. Copied after bundling.
+   */
+  readonly bundledFiles?: Readonly<Record<string, string>>;
 }
 
 /** A NodejsFunction with the house defaults: Node 24 on ARM, bundled ESM with source maps, own logs and role. */
@@ -48,7 +54,7 @@ export class LeadflowFunction extends Construct {
   readonly logGroup: LogGroup;
   readonly role: Role;
 
-  constructor(scope: Construct, id: string, { name, deadLetterQueue }: LeadflowFunctionProps) {
+  constructor(scope: Construct, id: string, { name, deadLetterQueue, bundledFiles }: LeadflowFunctionProps) {
     super(scope, id);
     const definition = functions[name];
 
@@ -88,6 +94,7 @@ export class LeadflowFunction extends Construct {
         banner: bundling.banner,
         // Bundle the pinned SDK instead of the runtime's copy: one known version, tree-shaken, faster init.
         externalModules: [],
+        ...(bundledFiles ? { commandHooks: copyAfterBundling(bundledFiles) } : {}),
       },
     });
   }
@@ -163,4 +170,24 @@ export class LeadflowFunction extends Construct {
     );
     return this;
   }
+}
+
+/**
+ * Commands that copy `files` (path in the bundle → path in the repository) into the bundle after esbuild
+ * has run. The paths are joined to the bundling's own input and output folders, which are the repository and
+ * the asset folder locally, and their mounts when bundling runs in Docker.
+ */
+export function copyAfterBundling(files: Readonly<Record<string, string>>): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) => {
+      const entries = Object.entries(files);
+      const folders = [...new Set(entries.map(([to]) => posix.dirname(to)))].filter((dir) => dir !== '.');
+      return [
+        ...folders.map((dir) => `mkdir -p "${outputDir}/${dir}"`),
+        ...entries.map(([to, from]) => `cp "${inputDir}/${from}" "${outputDir}/${to}"`),
+      ];
+    },
+  };
 }

@@ -337,7 +337,12 @@ describe('export and erase of one person, through the running system', () => {
       'contact.erased',
       'contact.exported',
     ]);
-    expect(trail.map((entry) => entry.at)).toEqual(trail.map((entry) => entry.at).sort().reverse());
+    expect(trail.map((entry) => entry.at)).toEqual(
+      trail
+        .map((entry) => entry.at)
+        .sort()
+        .reverse(),
+    );
     expect(trail[1]?.actor).toBe('admin@example.com');
     const erasures = await admin('GET', '/v1/admin/audit?action=contact.erased&limit=100');
     expect(erasures.body.items.every((entry: { action: string }) => entry.action === 'contact.erased')).toBe(

@@ -756,9 +756,12 @@ describe('GET /v1/analytics', () => {
     const doc = {
       send: async (command: { input: Record<string, unknown> }) => {
         queries.push(command.input);
-        const values = command.input.ExpressionAttributeValues as Record<string, string>;
-        const hit =
-          stored && values[':pk'] === stored.pk && values[':from'] <= stored.sk && stored.sk <= values[':to'];
+        const {
+          ':pk': pk,
+          ':from': from = '',
+          ':to': to = '',
+        } = command.input.ExpressionAttributeValues as Record<string, string | undefined>;
+        const hit = stored && pk === stored.pk && from <= stored.sk && stored.sk <= to;
         return { Items: hit ? [stored] : [] };
       },
     } as unknown as DynamoDBDocumentClient;

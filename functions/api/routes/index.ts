@@ -3,7 +3,9 @@ import type { ApiDeps } from '../deps';
 import { adminRoutes } from './admin';
 import { analyticsRoutes } from './analytics';
 import { auditRoutes } from './audit';
+import { consoleRoutes } from './console';
 import { contactRoutes } from './contacts';
+import { docsRoutes } from './docs';
 import { leadRoutes } from './leads';
 import { meRoutes } from './me';
 import { privacyRoutes } from './privacy';
@@ -22,4 +24,7 @@ export const routeModules: readonly RouteModule[] = [
   analyticsRoutes,
   privacyRoutes,
   auditRoutes,
+  consoleRoutes,
+  // Also registers the public capture routes (served by ingest) in the document.
+  docsRoutes,
 ];

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { HYGIENE_SECTIONS, HygieneRepository, PrivacyRepository } from '@leadflow/aws';
 import { authenticated, requireRole } from '../app';
 import type { RouteModule } from '.';
-import { errors, idParam, json, secured } from './common';
+import { errorSchema, errors, idParam, json, secured } from './common';
 
 const item = z.looseObject({});
 const items = z.array(item);
@@ -143,7 +143,7 @@ const eraseContact = createRoute({
     403: errors[403],
     404: errors[404],
     409: errors[409],
-    503: json(z.object({ error: z.string(), message: z.string() }), 'The raw mail store is unavailable'),
+    503: json(errorSchema, 'The raw mail store is unavailable here: nothing was erased'),
   },
 });
 

@@ -134,6 +134,8 @@ describe('captureInboundEmail with real-shaped samples', () => {
     });
     expect(event.email).toEqual({
       messageId: 'rfp-2026-11-26-0042@partner.example',
+      // The raw message's object key: what export and erasure reach it by.
+      deliveryId: context().deliveryId,
       subject: '[Website] RFP attached – 견적 요청',
       attachments: [
         { filename: '견적요청서.pdf', contentType: 'application/pdf', size: 142 },

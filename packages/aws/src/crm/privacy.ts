@@ -55,130 +55,37 @@ const SES_MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 /** Timeline entry ids that carry an identity or a conversation id in their sort key. */
 const KEY_WITH_PII = /:(?:identity|skipped|retired):/;
 
+/** Attribute names, written as words. */
+const words = (text: string): readonly string[] => text.trim().split(/\s+/);
+
 /** What is kept of each kind of item when its contact is erased: ids, structure, time, money; no text. */
 const KEEP = {
-  common: [
-    'pk',
-    'sk',
-    'type',
-    'contactId',
-    'leadId',
-    'taskId',
-    'interactionId',
-    'createdAt',
-    'updatedAt',
-    'occurredAt',
-    'version',
-    'erasedAt',
-    'mergeId',
-    'mergeUndo',
-  ],
-  profile: [
-    'ownerId',
-    'mergedInto',
-    'mergedAt',
-    'mergedFrom',
-    'separatedFrom',
-    'duplicateOf',
-    'leadCount',
-    'channels',
-    'sources',
-    'lastLeadAt',
-    'lastAcknowledgedAt',
-    'profileVersion',
-  ],
-  lead: [
-    'status',
-    'channel',
-    'sourceId',
-    'teamId',
-    'ownerId',
-    'previousOwnerId',
-    'queuedAt',
-    'dequeuedAt',
-    'assignedAt',
-    'assignment',
-    'rule',
-    'possibleDuplicateOf',
-    'priority',
-    'score',
-    'tags',
-    'urgent',
-    'capturedAt',
-    'lastMessageAt',
-    'messageCount',
-    'capture',
-    'gsi1pk',
-    'gsi1sk',
-    'gsi2pk',
-    'gsi2sk',
-    'gsi3pk',
-    'gsi3sk',
-    'touchedAt',
-    'contactedAt',
-    'qualifiedAt',
-    'proposalAt',
-    'wonAt',
-    'lostAt',
-    'closedAt',
-    'amount',
-    'currency',
-    'acknowledgedAt',
-    'acknowledgedBy',
-    'firstResponseAt',
-    'firstResponseBy',
-    'firstResponseVia',
-    'speedToLeadMs',
-  ],
-  timeline: [
-    'channel',
-    'direction',
-    'mode',
-    'event',
-    'acknowledge',
-    'notify',
-    'assignment',
-    'actor',
-    'role',
-    'from',
-    'to',
-    'strategy',
-    'taskType',
-    'dueAt',
-    'assigneeId',
-    'amount',
-    'currency',
-    'possibleDuplicate',
-    'possibleDuplicateOf',
-    'separatedFrom',
-    'summary',
-  ],
-  task: [
-    'teamId',
-    'ownerId',
-    'status',
-    'dueAt',
-    'assigneeId',
-    'createdBy',
-    'doneAt',
-    'doneBy',
-    'gsi1pk',
-    'gsi1sk',
-    'gsi3pk',
-    'gsi3sk',
-  ],
-  merge: [
-    'survivorId',
-    'loserId',
-    'status',
-    'startedAt',
-    'completedAt',
-    'undoneAt',
-    'loser',
-    'identities',
-    'gained',
-  ],
-} as const;
+  common: words(`
+    pk sk type contactId leadId taskId interactionId createdAt updatedAt occurredAt version
+    erasedAt mergeId mergeUndo
+  `),
+  profile: words(`
+    ownerId mergedInto mergedAt mergedFrom separatedFrom duplicateOf leadCount channels
+    sources lastLeadAt lastAcknowledgedAt profileVersion
+  `),
+  lead: words(`
+    status channel sourceId teamId ownerId previousOwnerId queuedAt dequeuedAt assignedAt
+    assignment rule possibleDuplicateOf priority score tags urgent capturedAt lastMessageAt
+    messageCount capture gsi1pk gsi1sk gsi2pk gsi2sk gsi3pk gsi3sk touchedAt contactedAt
+    qualifiedAt proposalAt wonAt lostAt closedAt amount currency acknowledgedAt
+    acknowledgedBy firstResponseAt firstResponseBy firstResponseVia speedToLeadMs
+  `),
+  timeline: words(`
+    channel direction mode event acknowledge notify assignment actor role from to strategy
+    taskType dueAt assigneeId amount currency possibleDuplicate possibleDuplicateOf
+    separatedFrom summary
+  `),
+  task: words(`
+    teamId ownerId status dueAt assigneeId createdBy doneAt doneBy gsi1pk gsi1sk gsi3pk
+    gsi3sk
+  `),
+  merge: words('survivorId loserId status startedAt completedAt undoneAt loser identities gained'),
+};
 
 /** Counts of what an erasure removed or scrubbed. */
 export interface ErasureCounts {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mailboxKey, sha256 } from '@leadflow/core';
+import { NOT_MERGING } from './conditions';
 import type { DeleteOp, Key, QueryOp, UpdateOp } from './operations';
 import { keys } from './schema';
 
@@ -112,8 +113,7 @@ export const privacyItem = {
 };
 
 /** Guards of a write to a live contact: it exists, is not merged or being merged, and was not erased. */
-const LIVE_CONTACT =
-  'attribute_exists(pk) AND attribute_not_exists(mergedInto) AND attribute_not_exists(mergingInto) AND attribute_not_exists(erasedAt)';
+const LIVE_CONTACT = `attribute_exists(pk) AND ${NOT_MERGING} AND attribute_not_exists(erasedAt)`;
 
 export const hygieneItem = {
   /**
