@@ -58,6 +58,8 @@ export interface ContactProfile {
   readonly mergedFrom?: Set<string>;
   /** While an administrator undoes a merge of this contact: it cannot be merged away meanwhile. */
   readonly unmerging?: string;
+  /** Erased (GDPR): a tombstone without personal data, never written to again. */
+  readonly erasedAt?: string;
   /** At most `MAX_IDENTITIES`; identities claimed past that are recorded on the timeline instead. */
   readonly identities?: Set<string>;
   /** The listed identities a provider vouched for (a subset of `identities`); the others are claimed. */

@@ -70,9 +70,13 @@ export async function unmergeContacts(
       `Merge ${mergeId} has not finished; the next capture of contact ${record.survivorId} finishes it`,
     );
   }
+  if ((Item as { erasedAt?: unknown } | undefined)?.erasedAt !== undefined) {
+    throw new UnmergeRefused(`Merge ${mergeId} belongs to an erased contact: there is nothing to separate`);
+  }
   const { survivorId, loserId } = record;
   const survivor = await getProfile(doc, tableName, survivorId);
   if (!survivor) throw new UnmergeRefused(`Contact ${survivorId} does not exist`);
+  if (survivor.erasedAt !== undefined) throw new UnmergeRefused(`Contact ${survivorId} was erased`);
   const absorbedBy = survivor.mergedInto ?? survivor.mergingInto;
   if (absorbedBy) {
     throw new UnmergeRefused(

@@ -28,12 +28,14 @@ import { z } from 'zod';
  * | task        | CONTACT#<contactId>        | TASK#<taskId>              | OWNER#<assignee>| TASK#<dueAt>#<id>   |
  * | audit       | AUDIT#<yyyy-mm>            | <at>#<id>                  |                 |                     |
  * | segment     | SEGMENTS                   | SEGMENT#<segmentId>        |                 |                     |
+ * | analytics   | ANALYTICS#<ALL|TEAM#t|MANAGER#m> | DAY#<business day>   |                 |                     |
  *
  * Further indexes (see resources.ts):
  * - gsi2: a lead under `TEAM#<teamId>` / `LEAD#<capturedAt>#<leadId>` (a team lead's and admin's listings);
  *   a contact profile under `CONTACTS` / `CONTACT#<createdAt>#<contactId>`.
  * - gsi3: a lead under `LEADID#<leadId>` / `LEAD`, a task under `TASKID#<taskId>` / `TASK`: reads by id,
- *   wherever the contact's partition is (a merge moves them).
+ *   wherever the contact's partition is (a merge moves them); a stored submission under `SUBID#<submissionId>`
+ *   (its own key is a hash of the request: erase finds it by the capture's id).
  * - gsi4: an open lead under `OPEN#<teamId>` / `<touchedAt>#<leadId>` (removed when it closes: stale leads);
  *   a contact under `HYGIENE#<problem>` / `<at>#<contactId>` (undeliverable addresses, duplicates).
  *
