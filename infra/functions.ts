@@ -186,7 +186,8 @@ export class Functions extends Construct {
     // loads; writes the lead, its timeline entry, the load and the cursor; queues the owner's alert.
     const dispatcher = new LeadflowFunction(this, 'Dispatcher', { name: 'dispatcher' })
       .bindTable(storage, { actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'] })
-      .bindIndexQuery(storage)
+      // The team queues live on gsi1 only.
+      .bindIndexQuery(storage, ['gsi1'])
       .bindQueueSender(queues.byKey.notifications.queue, env.notificationsQueueUrl);
     // The next tick is the retry: a failed run is not repeated on top of it.
     dispatcher.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });

@@ -114,10 +114,17 @@ export class LeadflowFunction extends Construct {
     return this;
   }
 
-  /** Grants dynamodb:Query on the table's declared GSIs only (a team's queue, a manager's leads). */
-  bindIndexQuery(storage: Storage): this {
+  /**
+   * Grants dynamodb:Query on the table's declared GSIs only (a team's queue, a manager's leads), or on the
+   * named ones (`only`), each by its ARN.
+   */
+  bindIndexQuery(storage: Storage, only?: readonly string[]): this {
+    const arns = only
+      ? storage.indexArns.filter((arn) => only.some((name) => arn.endsWith(`/index/${name}`)))
+      : storage.indexArns;
+    if (only && arns.length !== only.length) throw new Error(`Unknown index among ${only.join(', ')}`);
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [...storage.indexArns] }),
+      new PolicyStatement({ actions: ['dynamodb:Query'], resources: [...arns] }),
     );
     return this;
   }

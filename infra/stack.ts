@@ -70,10 +70,12 @@ export class LeadflowStack extends Stack {
     // Twilio signs the URL it called, so ingest must know the public origin: a custom domain in front of the
     // API when one is configured, else the API's own endpoint. Only the routes, integration and permission
     // depend on the function, never the API resource itself, so referencing it here makes no cycle.
-    this.functions.byKey.ingest.function.addEnvironment(
-      env.publicBaseUrl,
-      config.publicBaseUrl || this.httpApi.api.apiEndpoint,
-    );
+    for (const key of ['ingest', 'api'] as const) {
+      this.functions.byKey[key].function.addEnvironment(
+        env.publicBaseUrl,
+        config.publicBaseUrl || this.httpApi.api.apiEndpoint,
+      );
+    }
 
     // The managers' API: Cognito users, the JWT authorizer on /v1/{proxy+}, and the api function's access.
     const consoleBase = `${config.publicBaseUrl || this.httpApi.api.apiEndpoint}/console`;

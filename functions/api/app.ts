@@ -79,7 +79,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
       if (error.status === 401) c.header('WWW-Authenticate', 'Bearer realm="leadflow"');
       return c.json(
         { error: error.code, message: error.message, fields: error.fields },
-        error.status as 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 429 | 503,
+        error.status as 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 428 | 429 | 503,
       );
     }
     if (error instanceof HTTPException && error.status < 500) {

@@ -31,6 +31,7 @@ const settings = readEnv([
   'authIssuer',
   'authJwksUrl',
   'authClientId',
+  'publicBaseUrl',
 ]);
 const doc = createDocumentClient();
 const sqs = createSqsClient();
@@ -58,6 +59,8 @@ const data: DataContext = {
 
 export const app = createApiApp({
   data,
+  // Links on the pages the API serves are built from configuration, never from Host or X-Forwarded-*.
+  ...(settings.publicBaseUrl ? { publicBaseUrl: settings.publicBaseUrl } : {}),
   // The same check behind API Gateway's JWT authorizer: a second look, and the user's role from the config.
   authenticate: createAuthenticator({
     issuer: settings.authIssuer,

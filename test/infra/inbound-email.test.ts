@@ -274,25 +274,29 @@ describe('channel secrets', () => {
     template.hasOutput('ChannelSecretsArn', { Value: secret });
   });
 
-  it('set PUBLIC_BASE_URL on ingest only, to the API endpoint unless a custom domain is given', () => {
+  it('set PUBLIC_BASE_URL on ingest and the api only, to the API endpoint unless a custom domain is given', () => {
     // Twilio signs the URL it called; with no custom domain that is the API's own endpoint.
     const withBase = (built: Template) =>
       Object.entries(built.findResources('AWS::Lambda::Function'))
         .filter(([, fn]) => fn.Properties.Environment?.Variables?.[env.publicBaseUrl] !== undefined)
         .map(([id, fn]) => [id, fn.Properties.Environment.Variables[env.publicBaseUrl]]);
-    expect(withBase(template)).toEqual([
+    const endpoint = { 'Fn::GetAtt': [logicalId(stack.httpApi.api), 'ApiEndpoint'] };
+    expect(withBase(template).sort()).toEqual(
       [
-        logicalId(stack.functions.byKey.ingest.function),
-        { 'Fn::GetAtt': [logicalId(stack.httpApi.api), 'ApiEndpoint'] },
-      ],
-    ]);
+        [logicalId(stack.functions.byKey.ingest.function), endpoint],
+        [logicalId(stack.functions.byKey.api.function), endpoint],
+      ].sort(),
+    );
 
     const { stack: withUrl, template: custom } = build({
       context: { publicBaseUrl: 'https://api.example.com' },
       bundle: false,
     });
-    expect(withBase(custom)).toEqual([
-      [logicalId(withUrl.functions.byKey.ingest.function), 'https://api.example.com'],
-    ]);
+    expect(withBase(custom).sort()).toEqual(
+      [
+        [logicalId(withUrl.functions.byKey.ingest.function), 'https://api.example.com'],
+        [logicalId(withUrl.functions.byKey.api.function), 'https://api.example.com'],
+      ].sort(),
+    );
   });
 });

@@ -277,11 +277,21 @@ describe('functions', () => {
   it.each([
     [
       'ingest',
-      [env.tableName, env.leadsQueueUrl, secretEnv.secretArn, env.rateLimitPerClient, env.publicBaseUrl],
+      [
+        env.tableName,
+        env.leadsQueueUrl,
+        secretEnv.secretArn,
+        env.rateLimitPerClient,
+        env.publicBaseUrl,
+        env.rawPayloadRetentionDays,
+      ],
     ],
     ['router', [env.tableName, env.notificationsQueueUrl]],
     ['notifier', [env.tableName, env.sesFromAddress, env.sesConfigurationSet, env.leadLinkBaseUrl]],
-    ['inboundEmail', [env.tableName, env.leadsQueueUrl, env.rawMailBucket, env.rawMailPrefix]],
+    [
+      'inboundEmail',
+      [env.tableName, env.leadsQueueUrl, env.rawMailBucket, env.rawMailPrefix, env.rawPayloadRetentionDays],
+    ],
     ['outbox', [env.leadsQueueUrl]],
     ['dispatcher', [env.tableName, env.notificationsQueueUrl]],
     [
@@ -294,6 +304,7 @@ describe('functions', () => {
         env.authIssuer,
         env.authJwksUrl,
         env.authClientId,
+        env.publicBaseUrl,
       ],
     ],
   ] as const)('%s gets exactly the app variables it reads', (key, names) => {

@@ -6,16 +6,10 @@ import {
   previewLeadSchema,
   type RoutingSection,
 } from '@leadflow/aws';
-import { etagOf, LeadflowError } from '@leadflow/core';
+import { etagOf, PreconditionRequiredError } from '@leadflow/core';
 import { authenticated } from '../app';
 import type { RouteModule } from '.';
 import { body, errorSchema, errors, idParam, ifMatchHeader, json, pageQuery, secured } from './common';
-
-/** A change of the configuration without `If-Match`: it must name the version it was made from. */
-class PreconditionRequiredError extends LeadflowError {
-  readonly status = 428;
-  readonly code = 'precondition_required';
-}
 
 const precondition428 = {
   content: { 'application/json': { schema: errorSchema } },

@@ -1056,7 +1056,8 @@ export async function mergeContactsManually(
     getProfile(doc, tableName, survivorId),
     getProfile(doc, tableName, loserId),
   ]);
-  if (!survivor || !loser) throw new MergeRefused(`Contact ${survivor ? loserId : survivorId} does not exist.`);
+  if (!survivor || !loser)
+    throw new MergeRefused(`Contact ${survivor ? loserId : survivorId} does not exist.`);
   for (const profile of [survivor, loser]) {
     if (profile.mergedInto || profile.mergingInto) {
       throw new MergeRefused(

@@ -347,7 +347,12 @@ const LABELS: Record<Strategy, string> = {
 function evaluate(manager: Manager, team: Team, input: AssignmentInput): Evaluated {
   const load = input.loads[manager.id] ?? { openLeads: 0 };
   if (input.exclude?.includes(manager.id)) {
-    return { manager, team, load, availability: { available: false, reason: 'passed_over', detail: 'passing the lead on' } };
+    return {
+      manager,
+      team,
+      load,
+      availability: { available: false, reason: 'passed_over', detail: 'passing the lead on' },
+    };
   }
   return { manager, team, load, availability: availabilityOf(manager, team, load, input.now) };
 }

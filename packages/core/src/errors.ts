@@ -118,3 +118,9 @@ export class PreconditionFailedError extends LeadflowError {
   readonly status = 412;
   readonly code = 'precondition_failed';
 }
+
+/** A change that must name the version it was made from came without `If-Match`. */
+export class PreconditionRequiredError extends LeadflowError {
+  readonly status = 428;
+  readonly code = 'precondition_required';
+}
