@@ -145,9 +145,7 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
     };
     if (
       await write(() =>
-        target.mode === 'message'
-          ? writeMessage(doc, tableName, target)
-          : writeLead(doc, tableName, target, config.timeZone),
+        target.mode === 'message' ? writeMessage(doc, tableName, target) : writeLead(doc, tableName, target),
       )
     ) {
       routed = target;
@@ -185,7 +183,16 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
         }
       : { kind: note.kind, notificationId: `${interactionId}:${note.kind}`, ...base },
   );
-  await deps.enqueueNotifications(notifications);
+  const counting =
+    createdNow && routed.mode === 'lead'
+      ? countLead(doc, tableName, routed as RouteWrite, config.timeZone)
+      : createdNow
+        ? countDaily(doc, tableName, capture, 'messages')
+        : Promise.resolve();
+  // The alert first: the counts go beside it, and both settle before the capture is acknowledged.
+  const [sent, counted] = await Promise.allSettled([deps.enqueueNotifications(notifications), counting]);
+  if (sent.status === 'rejected') throw sent.reason;
+  if (counted.status === 'rejected') throw counted.reason;
   // After the alert is on its way: a message that scores higher raises its lead's score.
   if (createdNow && routed.mode === 'message' && routed.score !== undefined) {
     await raiseScore(doc, tableName, contactId, routed.leadId, routed.score);
@@ -494,13 +501,7 @@ function retirementEntry(
  * unset or already this owner) and open conversation (retiring the oldest past the bound). All or
  * nothing. Then the daily counter, the owner's load and the analytics (captured, assigned).
  */
-async function writeLead(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  write: RouteWrite,
-  /** The business's time zone: the analytics day of the lead. */
-  timeZone: string,
-): Promise<void> {
+async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: RouteWrite): Promise<void> {
   const { capture, leadId, contactId, assignment, now } = write;
   const ownerId = assignment.ownerId;
   const conversation = conversationUpdate(write);
@@ -575,10 +576,23 @@ async function writeLead(
       ],
     }),
   );
-  // Outside the transaction, all: every lead of a channel and day touches the daily counter and the day's
-  // analytics items, and every lead of a manager their load, so in the transaction concurrent routers would
-  // cancel each other (TransactionConflict) and hold the person's FIFO group back. A crash right here
-  // undercounts by one.
+}
+
+/**
+ * The counts of a lead just written. Outside the transaction, all: every lead of a channel and day touches
+ * the daily counter and the day's analytics items, and every lead of a manager their load, so in the
+ * transaction concurrent routers would cancel each other (TransactionConflict) and hold the person's FIFO
+ * group back. They run beside the alert's enqueue, never before it, so counting costs speed to lead nothing;
+ * a crash between the transaction and here undercounts by one.
+ */
+async function countLead(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  write: RouteWrite,
+  timeZone: string,
+) {
+  const { capture, assignment, now } = write;
+  const ownerId = assignment.ownerId;
   await Promise.all([
     countDaily(doc, tableName, capture, 'leads'),
     ...(ownerId ? [countLoad(doc, tableName, ownerId, now)] : []),
@@ -644,7 +658,6 @@ async function writeMessage(
       ],
     }),
   );
-  await countDaily(doc, tableName, capture, 'messages');
 }
 
 async function countDaily(
