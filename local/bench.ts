@@ -230,7 +230,8 @@ async function measureBundles(runs: number) {
             [env.leadLinkBaseUrl]: 'https://crm.example.com/leads',
             [env.rawMailBucket]: 'bench-raw-mail',
             [env.authIssuer]: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench',
-            [env.authJwksUrl]: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench/.well-known/jwks.json',
+            [env.authJwksUrl]:
+              'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench/.well-known/jwks.json',
             [env.authClientId]: 'bench',
           },
           encoding: 'utf8',
