@@ -18,6 +18,8 @@ export interface AlarmsProps {
   /** The public function, whose throttling means lost form posts. */
   readonly ingest: IFunction;
   readonly stage: HttpStage;
+  /** The functions' own metrics that must wake someone (a dead-lettered delivery, a disabled target), by alarm id. */
+  readonly metrics?: Record<string, { readonly metric: Metric; readonly description: string }>;
 }
 
 const PERIOD = Duration.minutes(1);
@@ -89,6 +91,9 @@ export class Alarms extends Construct {
       props.ingest.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
       'The ingest function was throttled: public requests are being rejected.',
     );
+    for (const [name, { metric, description }] of Object.entries(props.metrics ?? {})) {
+      this.alarm(name, metric, description);
+    }
     this.alarm(
       'Api5xx',
       props.stage.metricServerError({ period: PERIOD, statistic: 'Sum' }),

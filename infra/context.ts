@@ -70,6 +70,11 @@ export const contextSchema = z
   .object({
     sesFromAddress: z.email(),
     sesIdentityDomain: domain,
+    /**
+     * The sender of follow-ups (subscription mail), another address than `sesFromAddress` as Gmail asks;
+     * empty means `news@<sesIdentityDomain>`.
+     */
+    sesFollowUpFromAddress: z.union([z.literal(''), z.email()]).default(''),
     leadLinkBaseUrl: z.url({ protocol: /^https$/ }),
     /** The stage default: every route without its own limits below ($default: health, 404s). */
     throttleRateLimit: requestsPerSecond,
@@ -108,6 +113,23 @@ export const contextSchema = z
         message: `Must be an address at ${context.sesIdentityDomain} (the SES identity domain)`,
       });
     }
+    const followUp = followUpFromAddressOf(context).toLowerCase();
+    const followUpDomain = followUp.split('@').at(-1) ?? '';
+    if (followUpDomain !== identity && !followUpDomain.endsWith(`.${identity}`)) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['sesFollowUpFromAddress'],
+        message: `Must be an address at ${context.sesIdentityDomain} (the SES identity domain)`,
+      });
+    }
+    if (followUp === context.sesFromAddress.toLowerCase()) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['sesFollowUpFromAddress'],
+        message:
+          'Must differ from sesFromAddress: follow-ups are subscription mail, sent from another address than the transactional mail',
+      });
+    }
     for (const [route, stage] of ROUTE_LIMITS) {
       if (context[route] > context[stage]) {
         issues.addIssue({
@@ -123,6 +145,14 @@ export const contextSchema = z
   });
 
 export type LeadflowContext = z.infer<typeof contextSchema>;
+
+/** The follow-ups' sender: the one configured, else `news@<sesIdentityDomain>`. */
+export function followUpFromAddressOf(context: {
+  readonly sesFollowUpFromAddress: string;
+  readonly sesIdentityDomain: string;
+}): string {
+  return context.sesFollowUpFromAddress || `news@${context.sesIdentityDomain}`;
+}
 
 /** Raw context values as they appear in cdk.json or `-c`, keyed without the prefix. */
 export type RawContext = Partial<Record<keyof LeadflowContext, unknown>>;

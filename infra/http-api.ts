@@ -146,6 +146,22 @@ const MANAGERS_ROUTES: readonly ManagersRouteDefinition[] = [
       'read every lead or contact through the /v1/ routes, which the JWT authorizer guards; a page itself ' +
       'holds no data.',
   },
+  ...([HttpMethod.GET, HttpMethod.POST] as const).map((method) => ({
+    id: method === HttpMethod.GET ? 'ActionLinkPageRoute' : 'ActionLinkActRoute',
+    key: HttpRouteKey.with('/a/{token}', method),
+    reason:
+      "The alert's one-tap links are opened from a manager's mailbox, which cannot send a token: the link's " +
+      'own HMAC-signed, expiring, single-purpose token is the authority, checked by the function; a GET only ' +
+      'shows a confirmation page, and a token acts once, as the one manager it names, on the one lead it names.',
+  })),
+  ...([HttpMethod.GET, HttpMethod.POST] as const).map((method) => ({
+    id: method === HttpMethod.GET ? 'UnsubscribePageRoute' : 'UnsubscribeRoute',
+    key: HttpRouteKey.with('/u/{token}', method),
+    reason:
+      'RFC 8058 one-click unsubscribe: mailbox providers POST to the link with no cookie and no credentials, ' +
+      "by design; the link's HMAC-signed token is the authority, it names one contact and can only stop " +
+      'follow-up mail to it, and a GET only shows a confirmation page.',
+  })),
 ];
 
 // Request metadata only: HTTP APIs cannot log bodies, and form fields are personal data anyway.

@@ -16,7 +16,8 @@ import type { Storage } from './storage';
 /** Entries in resources.ts are relative to the repository root, not to the CDK's working directory. */
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
-const METRICS_NAMESPACE = 'leadflow';
+/** The CloudWatch namespace of every function's Powertools metrics (alarms on them name it too). */
+export const METRICS_NAMESPACE = 'leadflow';
 
 /** Item-level DynamoDB actions; transactions are authorized per item by these same actions. */
 export type TableAction =

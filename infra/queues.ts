@@ -18,6 +18,8 @@ export class Queues extends Construct {
     this.byKey = {
       leads: this.pair('Leads', queues.leads),
       notifications: this.pair('Notifications', queues.notifications),
+      timers: this.pair('Timers', queues.timers),
+      deliveries: this.pair('Deliveries', queues.deliveries),
     };
   }
 

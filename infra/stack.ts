@@ -3,9 +3,9 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms';
 import { Auth } from './auth';
-import type { LeadflowContext } from './context';
+import { followUpFromAddressOf, type LeadflowContext } from './context';
 import { Email } from './email';
-import { bindRawMailErasure, Functions } from './functions';
+import { bindRawMailErasure, deliveryAlarmMetrics, Functions } from './functions';
 import { IngestHttpApi } from './http-api';
 import { InboundEmail } from './inbound-email';
 import { Queues } from './queues';
@@ -39,6 +39,7 @@ export class LeadflowStack extends Stack {
     this.email = new Email(this, 'Email', {
       domain: config.sesIdentityDomain,
       fromAddress: config.sesFromAddress,
+      followUpFromAddress: followUpFromAddressOf(config),
     });
     this.channelSecrets = new ChannelSecrets(this, 'ChannelSecrets');
     this.functions = new Functions(this, 'Functions', {
@@ -70,7 +71,8 @@ export class LeadflowStack extends Stack {
     // Twilio signs the URL it called, so ingest must know the public origin: a custom domain in front of the
     // API when one is configured, else the API's own endpoint. Only the routes, integration and permission
     // depend on the function, never the API resource itself, so referencing it here makes no cycle.
-    for (const key of ['ingest', 'api'] as const) {
+    // The notifier points the alert's action links (`/a/<token>`) at the same origin.
+    for (const key of ['ingest', 'api', 'notifier'] as const) {
       this.functions.byKey[key].function.addEnvironment(
         env.publicBaseUrl,
         config.publicBaseUrl || this.httpApi.api.apiEndpoint,
@@ -101,12 +103,15 @@ export class LeadflowStack extends Stack {
         ),
         inboundEmail: this.functions.inboundEmailDeadLetterQueue,
         outbox: this.functions.outboxDeadLetterQueue,
+        events: this.functions.eventsDeadLetterQueue,
+        sesEvents: this.functions.sesEventsDeadLetterQueue,
       },
       functions: Object.fromEntries(
         Object.entries(this.functions.byKey).map(([key, fn]) => [key, fn.function]),
       ),
       ingest: this.functions.byKey.ingest.function,
       stage: this.httpApi.stage,
+      metrics: deliveryAlarmMetrics(),
     });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -233,6 +233,8 @@ async function measureBundles(runs: number) {
             [env.authJwksUrl]:
               'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench/.well-known/jwks.json',
             [env.authClientId]: 'bench',
+            // The notifier and the api function read the link key at init (AWS: LINK_SECRET_ARN).
+            [env.linkSecret]: 'bench-link-secret-0123456789abcdefghij',
           },
           encoding: 'utf8',
         },

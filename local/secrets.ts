@@ -10,6 +10,8 @@ export const LOCAL_SECRET_DEFAULTS = {
   GENERIC_WEBHOOK_SECRETS: '{"callcenter":"local-generic-callcenter-secret"}',
   /** The `demo-backend` form's key, sent by a site's backend as X-Leadflow-Form-Key. */
   FORM_SECRETS: '{"demo-backend":{"keys":["local-demo-backend-form-key-0001"]}}',
+  /** Signs the alert's action links (`/a/<token>`); on AWS a generated Secrets Manager secret (LINK_SECRET_ARN). */
+  LINK_SECRET: 'local-link-secret-for-npm-start-only-0001',
 } as const;
 
 /** The local secrets: each variable from `env` when set, else its default. */

@@ -5,7 +5,7 @@ import {
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { StreamEventSourceDefinition } from '@leadflow/aws/resources';
+import { matchesKeyFilters, type StreamEventSourceDefinition } from '@leadflow/aws/resources';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
 import { sleep, withTimeout } from './timing';
@@ -140,16 +140,18 @@ export class DynamoStreamSource {
     return records.length;
   }
 
-  /** The filter of the stack's mapping: event name, and the partition key's prefix. */
+  /** The filter of the stack's mapping: event name, and the key prefixes (any of its key filters). */
   #matches(record: StreamRecord): boolean {
-    const { eventNames, partitionKeyPrefix } = this.#options.definition;
-    const pk = record.dynamodb?.Keys?.pk;
+    const { eventNames, keyFilters } = this.#options.definition;
+    const text = (key: 'pk' | 'sk') => {
+      const attribute = record.dynamodb?.Keys?.[key];
+      return attribute !== undefined && 'S' in attribute && typeof attribute.S === 'string'
+        ? attribute.S
+        : undefined;
+    };
     return (
       eventNames.some((name) => name === record.eventName) &&
-      pk !== undefined &&
-      'S' in pk &&
-      typeof pk.S === 'string' &&
-      pk.S.startsWith(partitionKeyPrefix)
+      matchesKeyFilters(keyFilters, text('pk'), text('sk'))
     );
   }
 

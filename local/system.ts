@@ -21,7 +21,7 @@ import {
   functions,
   rawMailBucket,
   schedules,
-  streamEventSource,
+  streamEventSources,
   table,
 } from '@leadflow/aws/resources';
 import sesModule from 'aws-ses-v2-local';
@@ -38,6 +38,7 @@ import {
   localJwksUrl,
   signLocalToken,
 } from './issuer';
+import { localIntegrationEnv, seedLocalWebhook } from './integrations';
 import { lambdaContext } from './lambda-context';
 import { provisionQueues, provisionTable } from './provision';
 import { type ScheduledHandler, ScheduleSource } from './schedule-source';
@@ -73,6 +74,11 @@ export interface LocalSystemOptions {
   readonly onBatch?: (summary: { functionName: string; records: number; failed: number; ms: number }) => void;
   /** Where the local issuer keeps its key pair; default `.local/issuer` (shared with `npm run token`). */
   readonly issuerDir?: string;
+  /**
+   * The factor on every SLA, escalation, follow-up and task-reminder delay (0.01: 2 min in 1.2 s).
+   * Unset: `SLA_TIME_SCALE` from the environment, else 1.
+   */
+  readonly slaTimeScale?: number;
 }
 
 /** A token of the local issuer: a seeded user's groups unless `groups` is given; 1 h unless told. */
@@ -217,13 +223,21 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       change: 'Seeded from config/leadflow.json',
       at: new Date(),
     });
+    // The demo outbound webhook (WEBHOOK_URL, WEBHOOK_SECRET), subscribed to every event.
+    await seedLocalWebhook(createDocumentClient(dynamoClient), tableName, process.env, log);
 
     const handlerEnv: Record<string, string> = {
       ...endpointEnv,
       [env.tableName]: tableName,
       [env.leadsQueueUrl]: queues.leads.url,
       [env.notificationsQueueUrl]: queues.notifications.url,
+      [env.deliveriesQueueUrl]: queues.deliveries.url,
+      [env.timersQueueUrl]: queues.timers.url,
+      // Shrinks every SLA, escalation, follow-up and reminder delay (demos, tests); 1 unless told.
+      [env.slaTimeScale]: String(options.slaTimeScale ?? process.env[env.slaTimeScale] ?? 1),
       [env.sesFromAddress]: process.env[env.sesFromAddress] ?? 'leads@example.com',
+      // Follow-ups are subscription mail: another sender than the transactional mail, as Gmail asks.
+      [env.sesFollowUpFromAddress]: process.env[env.sesFollowUpFromAddress] ?? 'news@example.com',
       [env.leadLinkBaseUrl]: process.env[env.leadLinkBaseUrl] ?? `http://localhost:${apiPort}/console/leads`,
       [env.rawMailBucket]: bucketName,
       ...localPublicBaseUrl(apiPort),
@@ -242,6 +256,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         : { [env.configCacheSeconds]: String(options.configCacheSeconds) }),
       // Local provider secrets (documented in the README); a real deployment reads a Secrets Manager secret.
       ...localSecrets(),
+      // The demo team's Slack and Teams webhooks (SLACK_WEBHOOK_URL, TEAMS_WEBHOOK_URL).
+      ...localIntegrationEnv(),
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       POWERTOOLS_METRICS_NAMESPACE: 'leadflow',
@@ -257,6 +273,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       import('../functions/dispatcher/handler'),
       import('../functions/api/handler'),
     ]);
+    // The SLA clock, task reminders and follow-ups: delayed messages on the timers queue.
+    const timer = await import('../functions/timer/handler');
+    // Domain events from the table's stream, and their deliveries (Slack, Teams, outbound webhooks).
+    const [events, deliverer] = await Promise.all([
+      import('../functions/events/handler'),
+      import('../functions/deliverer/handler'),
+    ]);
     const handlers: Record<keyof typeof functions, SqsHandler | undefined> = {
       ingest: undefined,
       router: router.handler as unknown as SqsHandler,
@@ -265,6 +288,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       outbox: undefined,
       dispatcher: undefined,
       api: undefined,
+      deliverer: deliverer.handler as unknown as SqsHandler,
+      events: undefined,
+      timer: timer.handler as unknown as SqsHandler,
+      // SNS-fed on AWS (SES bounces and complaints); locally only `npm run -s ses-event` invokes it.
+      sesEvents: undefined,
     };
 
     for (const source of eventSources) {
@@ -289,19 +317,28 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       stops.push(() => mapping.stop());
     }
 
-    // The outbox: the table's stream, from now on, re-queues every stored submission.
-    const outboxSource = await new DynamoStreamSource({
-      streams,
-      streamArn,
-      functionName: streamEventSource.function,
-      handler: outbox.handler as unknown as StreamHandler,
-      definition: streamEventSource,
-      timeoutSeconds: functions[streamEventSource.function].timeoutSeconds,
-      memoryMb: functions[streamEventSource.function].memoryMb,
-      ...(options.onBatch ? { onBatch: options.onBatch } : {}),
-      onError: (error) => log(`[${streamEventSource.function}] ${describeError(error)}`),
-    }).start();
-    stops.push(() => outboxSource.stop());
+    // The table's stream, from now on: the outbox re-queues every stored submission, and the events function
+    // turns committed timeline and audit entries into domain-event deliveries.
+    const streamHandlers: Partial<Record<keyof typeof functions, StreamHandler>> = {
+      outbox: outbox.handler as unknown as StreamHandler,
+      events: events.handler as unknown as StreamHandler,
+    };
+    for (const definition of streamEventSources) {
+      const handler = streamHandlers[definition.function];
+      if (!handler) throw new Error(`No stream handler for ${definition.function}`);
+      const streamSource = await new DynamoStreamSource({
+        streams,
+        streamArn,
+        functionName: definition.function,
+        handler,
+        definition,
+        timeoutSeconds: functions[definition.function].timeoutSeconds,
+        memoryMb: functions[definition.function].memoryMb,
+        ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+        onError: (error) => log(`[${definition.function}] ${describeError(error)}`),
+      }).start();
+      stops.push(() => streamSource.stop());
+    }
 
     // The schedules (the dispatcher draining the team queues), as EventBridge rules invoke them.
     const scheduled: Partial<Record<keyof typeof functions, ScheduledHandler>> = {

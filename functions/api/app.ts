@@ -57,6 +57,7 @@ export function createApiApp(deps: ApiDeps): ApiApp {
     '/v1/merges/*',
     '/v1/segments',
     '/v1/segments/*',
+    '/v1/me',
     '/v1/me/*',
     '/v1/admin/*',
   ]) {

@@ -1,5 +1,5 @@
 import type { DataContext } from '@leadflow/aws';
-import type { Viewer } from '@leadflow/core';
+import type { DeliveryMessage, Viewer } from '@leadflow/core';
 
 /** What the managers' API is built from: the data context and the token check. */
 export interface ApiDeps {
@@ -15,6 +15,19 @@ export interface ApiDeps {
    * pages link relatively.
    */
   readonly publicBaseUrl?: string;
+  /**
+   * The key that signs the alert's action links (LINK_SECRET, or the Secrets Manager secret on AWS), to
+   * check them at `/a/{token}`; without it those pages say links are not available here.
+   */
+  readonly linkKey?: string;
+  /**
+   * Outbound webhooks: where a replayed dead letter is queued, and whether plain `http://localhost` URLs are
+   * accepted (local runs only). Without it, subscriptions take https only and replays answer 409.
+   */
+  readonly deliveries?: {
+    readonly enqueue: (messages: readonly DeliveryMessage[]) => Promise<void>;
+    readonly allowLoopbackUrls: boolean;
+  };
   /** Called once per answered request, for logs and metrics (never with PII). */
   readonly observe?: (event: { route: string; status: number; error?: string }) => void;
 }

@@ -9,9 +9,12 @@ import {
   createS3Client,
   createSqsClient,
   type DataContext,
+  enqueueDeliveries,
   enqueueNotifications,
+  loadLinkSecret,
   ObjectStore,
   readEnv,
+  TimerQueue,
   tableConfigSource,
 } from '@leadflow/aws';
 import middy from '@middy/core';
@@ -32,7 +35,14 @@ const settings = readEnv([
   'authJwksUrl',
   'authClientId',
   'publicBaseUrl',
+  'linkSecretArn',
+  'linkSecret',
+  'deliveriesQueueUrl',
+  'timersQueueUrl',
+  'slaTimeScale',
 ]);
+// The key the notifier signs the alert's action links with, read once per container: `/a/{token}` checks them.
+const linkKey = await loadLinkSecret(settings);
 const doc = createDocumentClient();
 const sqs = createSqsClient();
 // Teams, managers and rules as changed at runtime (the router reads the same), re-read every CONFIG_CACHE_SECONDS.
@@ -55,12 +65,25 @@ const data: DataContext = {
     enqueueNotifications(sqs, settings.notificationsQueueUrl, notifications),
   clock: () => new Date(),
   newId: ulid,
+  // A reassigned lead's new SLA clock, a task's reminder and overdue timers.
+  timers: new TimerQueue(sqs, settings.timersQueueUrl, { timeScale: settings.slaTimeScale }),
 };
 
 export const app = createApiApp({
   data,
   // Links on the pages the API serves are built from configuration, never from Host or X-Forwarded-*.
   ...(settings.publicBaseUrl ? { publicBaseUrl: settings.publicBaseUrl } : {}),
+  deliveries: {
+    enqueue: (messages) =>
+      enqueueDeliveries(
+        sqs,
+        settings.deliveriesQueueUrl,
+        messages.map((message) => ({ message })),
+      ),
+    // Plain-http webhook receivers only where the API itself is served on localhost: `npm start` and tests.
+    allowLoopbackUrls: settings.publicBaseUrl?.startsWith('http://localhost') ?? false,
+  },
+  linkKey,
   // The same check behind API Gateway's JWT authorizer: a second look, and the user's role from the config.
   authenticate: createAuthenticator({
     issuer: settings.authIssuer,

@@ -9,6 +9,7 @@ import {
   drainQueue,
   enqueueNotifications,
   readEnv,
+  TimerQueue,
   tableConfigSource,
 } from '@leadflow/aws';
 import middy from '@middy/core';
@@ -17,9 +18,17 @@ import { config } from '../../config';
 
 const logger = new Logger({ serviceName: 'dispatcher' });
 const metrics = new Metrics({ serviceName: 'dispatcher' });
-const settings = readEnv(['tableName', 'notificationsQueueUrl', 'configCacheSeconds']);
+const settings = readEnv([
+  'tableName',
+  'notificationsQueueUrl',
+  'configCacheSeconds',
+  'timersQueueUrl',
+  'slaTimeScale',
+]);
 const doc = createDocumentClient();
 const sqs = createSqsClient();
+// A dequeued lead's owner gets an SLA clock, woken through the timers queue.
+const timers = new TimerQueue(sqs, settings.timersQueueUrl, { timeScale: settings.slaTimeScale });
 const configSource = tableConfigSource({
   doc,
   tableName: settings.tableName,
@@ -41,6 +50,7 @@ export async function dispatch(): Promise<DrainResult[]> {
     config: current,
     enqueueNotifications: (notifications: Parameters<typeof enqueueNotifications>[2]) =>
       enqueueNotifications(sqs, settings.notificationsQueueUrl, notifications),
+    timers,
   };
   const results: DrainResult[] = [];
   const failures: unknown[] = [];

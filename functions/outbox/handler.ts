@@ -6,7 +6,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createSqsClient, enqueueCapture, readEnv } from '@leadflow/aws';
-import { streamEventSource } from '@leadflow/aws/resources';
+import { matchesKeyFilters, streamEventSource } from '@leadflow/aws/resources';
 import { type CaptureEvent, captureEventSchema } from '@leadflow/core';
 import middy from '@middy/core';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -26,8 +26,8 @@ const eventNames: readonly string[] = streamEventSource.eventNames;
  */
 export function captureOf(record: DynamoDBRecord): CaptureEvent | undefined {
   if (!record.eventName || !eventNames.includes(record.eventName)) return undefined;
-  const pk = record.dynamodb?.Keys?.pk?.S;
-  if (!pk?.startsWith(streamEventSource.partitionKeyPrefix)) return undefined;
+  const keys = record.dynamodb?.Keys;
+  if (!matchesKeyFilters(streamEventSource.keyFilters, keys?.pk?.S, keys?.sk?.S)) return undefined;
   const image = record.dynamodb?.NewImage;
   if (!image) throw new Error(`Stream record ${record.eventID ?? ''} has no NewImage`);
   const item = unmarshall(image as Record<string, AttributeValue>) as { capture?: unknown };

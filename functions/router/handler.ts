@@ -9,6 +9,7 @@ import {
   enqueueNotifications,
   readEnv,
   routeCapture,
+  TimerQueue,
   tableConfigSource,
 } from '@leadflow/aws';
 import { captureEventSchema } from '@leadflow/core';
@@ -19,7 +20,13 @@ import { config } from '../../config';
 
 const logger = new Logger({ serviceName: 'router' });
 const metrics = new Metrics({ serviceName: 'router' });
-const settings = readEnv(['tableName', 'notificationsQueueUrl', 'configCacheSeconds']);
+const settings = readEnv([
+  'tableName',
+  'notificationsQueueUrl',
+  'configCacheSeconds',
+  'timersQueueUrl',
+  'slaTimeScale',
+]);
 const doc = createDocumentClient();
 const sqs = createSqsClient();
 const processor = new SqsFifoPartialProcessorAsync();
@@ -38,6 +45,8 @@ const deps = {
   newId: ulid,
   enqueueNotifications: (notifications: Parameters<typeof enqueueNotifications>[2]) =>
     enqueueNotifications(sqs, settings.notificationsQueueUrl, notifications),
+  // A new lead's SLA clock (and follow-ups) wake up through the timers queue.
+  timers: new TimerQueue(sqs, settings.timersQueueUrl, { timeScale: settings.slaTimeScale }),
 };
 
 /** Routes one queued capture; a throw marks only this record (and its group) failed, for retry then DLQ. */

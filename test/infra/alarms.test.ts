@@ -21,16 +21,23 @@ function alarmsOn(metricName: string) {
 }
 
 describe('alarms', () => {
-  // Each queue's DLQ, the inbound-email function's asynchronous-invocation DLQ and the outbox's on-failure queue.
+  // Each queue's DLQ, the inbound-email function's asynchronous-invocation DLQ and the on-failure queues of
+  // the stream's two mappings (outbox, events).
   const deadLetterQueues = () => [
     ...queueKeys.map((key) => stack.queues.byKey[key].deadLetterQueue),
     stack.functions.inboundEmailDeadLetterQueue,
     stack.functions.outboxDeadLetterQueue,
+    stack.functions.eventsDeadLetterQueue,
   ];
+  // The deliverer's dead-lettered deliveries and disabled targets (test/infra/integrations.test.ts).
+  const METRIC_ALARMS = 2;
 
-  it('has one alarm per DLQ, per function error, ingest throttles and API 5xx', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', queueKeys.length + 2 + functionKeys.length + 2);
-    expect(alarmsOn('ApproximateNumberOfMessagesVisible')).toHaveLength(queueKeys.length + 2);
+  it('has one alarm per DLQ, per function error, ingest throttles, API 5xx and the delivery metrics', () => {
+    template.resourceCountIs(
+      'AWS::CloudWatch::Alarm',
+      queueKeys.length + 3 + functionKeys.length + 2 + METRIC_ALARMS,
+    );
+    expect(alarmsOn('ApproximateNumberOfMessagesVisible')).toHaveLength(queueKeys.length + 3);
     expect(alarmsOn('Errors')).toHaveLength(functionKeys.length);
     expect(alarmsOn('Throttles')).toHaveLength(1);
     expect(alarmsOn('5xx')).toHaveLength(1);

@@ -216,8 +216,15 @@ describe('the HTTP API', () => {
     }
   });
 
-  it('serves the API description and the console from the api function without a token', () => {
-    for (const key of ['GET /openapi.json', 'GET /docs', 'GET /docs/{proxy+}', 'ANY /console/{proxy+}']) {
+  it('serves the API description, the console and the alert’s link pages from the api function without a token', () => {
+    for (const key of [
+      'GET /openapi.json',
+      'GET /docs',
+      'GET /docs/{proxy+}',
+      'ANY /console/{proxy+}',
+      'GET /a/{token}',
+      'POST /a/{token}',
+    ]) {
       expect(route(key), key).toMatchObject({ AuthorizationType: 'NONE', Target: integrationOf('api') });
       expect(route(key)).not.toHaveProperty('AuthorizerId');
     }
@@ -225,7 +232,7 @@ describe('the HTTP API', () => {
 
   it('has no other route behind the authorizer, and no other route to the api function', () => {
     expect(routes().filter((properties) => properties.AuthorizationType !== 'NONE')).toHaveLength(1);
-    expect(routes().filter((properties) => equal(properties.Target, integrationOf('api')))).toHaveLength(5);
+    expect(routes().filter((properties) => equal(properties.Target, integrationOf('api')))).toHaveLength(7);
   });
 
   it('lets API Gateway invoke the api function for this API only', () => {
@@ -272,6 +279,8 @@ describe('the api function', () => {
       [env.notificationsQueueUrl]: { Ref: logicalId(stack.queues.byKey.notifications.queue) },
       [env.rawMailBucket]: { Ref: logicalId(stack.inboundEmail.bucket) },
       [env.rawMailPrefix]: rawMailBucket.objectKeyPrefix,
+      // The key the alert's action links are checked with.
+      [env.linkSecretArn]: { Ref: logicalId(stack.functions.linkSecret) },
     });
     // The default (10 s) applies, as for the router.
     expect(variables).not.toHaveProperty(env.configCacheSeconds);
@@ -319,15 +328,21 @@ describe('the api function', () => {
     });
   });
 
-  it('sends only to the notifications queue, and has no SES, Secrets Manager or KMS access', () => {
+  it('sends only to the notifications queue, reads only the link key, and has no SES or KMS access', () => {
     expect(serviceActions('sqs')).toEqual(['sqs:SendMessage']);
     expect(statements()).toContainEqual({
       Effect: 'Allow',
       Action: 'sqs:SendMessage',
       Resource: { 'Fn::GetAtt': [logicalId(stack.queues.byKey.notifications.queue), 'Arn'] },
     });
-    for (const service of ['ses', 'secretsmanager', 'kms', 'cognito-idp'])
-      expect(serviceActions(service)).toEqual([]);
+    for (const service of ['ses', 'kms', 'cognito-idp']) expect(serviceActions(service)).toEqual([]);
+    // The alert's action links are checked with the link key; the channel secrets stay with ingest.
+    expect(serviceActions('secretsmanager')).toEqual(['secretsmanager:GetSecretValue']);
+    expect(statements()).toContainEqual({
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: { Ref: logicalId(stack.functions.linkSecret) },
+    });
   });
 
   it('has no wildcard action and no wildcard resource but raw-mail object keys', () => {

@@ -63,12 +63,24 @@ describe('every function role', () => {
     expect(serviceActions(fn, 's3')).toEqual([]);
   });
 
-  it.each(['router', 'notifier', 'inboundEmail', 'dispatcher'] as const)(
-    '%s cannot read the channel secrets',
-    (fn) => {
-      expect(serviceActions(fn, 'secretsmanager')).toEqual([]);
-    },
-  );
+  it.each(['router', 'inboundEmail', 'dispatcher'] as const)('%s cannot read any secret', (fn) => {
+    expect(serviceActions(fn, 'secretsmanager')).toEqual([]);
+  });
+
+  it('notifier may read the link key (to sign the alert’s links) and no other secret', () => {
+    expect(serviceActions('notifier', 'secretsmanager')).toEqual(['secretsmanager:GetSecretValue']);
+    expect(
+      statements('notifier').filter((statement) =>
+        actionsOf(statement).some((action) => action.startsWith('secretsmanager:')),
+      ),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: { Ref: logicalId(stack.functions.linkSecret) },
+      },
+    ]);
+  });
 
   it.each(ALL)('%s may write only to its own log group', (fn) => {
     expect(statements(fn)).toContainEqual(
@@ -289,12 +301,14 @@ describe('router', () => {
 });
 
 describe('notifier', () => {
-  it('reads its send ledger and the configuration, and writes only its ledgers: never a lead or a contact', () => {
+  it('reads its send ledger, the configuration and alert preferences, and writes only its ledgers: never a lead or a contact', () => {
     expect(statements('notifier')).toContainEqual({
       Effect: 'Allow',
       Action: 'dynamodb:GetItem',
       Resource: table,
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTIFY#*', 'CONFIG#*'] } },
+      Condition: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTIFY#*', 'CONFIG#*', 'MANAGER#*'] },
+      },
     });
     expect(statements('notifier')).toContainEqual({
       Effect: 'Allow',

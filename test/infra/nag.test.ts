@@ -25,6 +25,8 @@ const ROUTE_IDS = [
   'DocsRoute',
   'DocsAssetsRoute',
   'ConsoleRoute',
+  'ActionLinkPageRoute',
+  'ActionLinkActRoute',
 ];
 /** The routes behind the JWT authorizer: nothing to acknowledge. */
 const AUTHORIZED_ROUTE_IDS = ['ManagersRoute'];
@@ -67,6 +69,11 @@ describe('cdk-nag AwsSolutions', () => {
           id: expect.stringMatching(/AwsSolutions-SMG4$/),
           path: `${stack.stackName}/ChannelSecrets/Secret/Resource`,
         },
+        // The link key is rotated by hand: a rotation invalidates every link in mailboxes at once.
+        {
+          id: expect.stringMatching(/AwsSolutions-SMG4$/),
+          path: `${stack.stackName}/Functions/LinkSecret/Secret/Resource`,
+        },
         // The access-log bucket does not log itself.
         {
           id: expect.stringMatching(/AwsSolutions-S1$/),
@@ -91,6 +98,15 @@ describe('cdk-nag AwsSolutions', () => {
           id: expect.stringMatching(/AwsSolutions-IAM5\[Resource::\*\]$/),
           path: `${stack.stackName}/Functions/Outbox/Role`,
         },
+        // The events function's stream mapping: its on-failure queue, and ListStreams on "*".
+        {
+          id: expect.stringMatching(/AwsSolutions-SQS3$/),
+          path: `${stack.stackName}/Functions/EventsDeadLetterQueue`,
+        },
+        {
+          id: expect.stringMatching(/AwsSolutions-IAM5\[Resource::\*\]$/),
+          path: `${stack.stackName}/Functions/Events/Role`,
+        },
         // The managers' API exports and erases raw mail: exactly the raw-mail prefix again.
         {
           id: expect.stringMatching(
@@ -107,7 +123,7 @@ describe('cdk-nag AwsSolutions', () => {
         },
       ]),
     );
-    expect(acknowledged).toHaveLength(ROUTE_IDS.length + 7);
+    expect(acknowledged).toHaveLength(ROUTE_IDS.length + 10);
   });
 
   it('says why the webhook route needs no authorizer: providers sign their requests', () => {

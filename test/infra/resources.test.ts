@@ -1,6 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { env, eventSources, functions, queues, streamEventSource, table } from '@leadflow/aws/resources';
+import {
+  env,
+  eventSources,
+  functions,
+  queues,
+  streamEventSource,
+  streamEventSources,
+  table,
+} from '@leadflow/aws/resources';
 import type { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,8 +86,9 @@ describe('table', () => {
 });
 
 describe('queues', () => {
-  it('creates each queue and its DLQ, the inbound-email DLQ, the outbox on-failure queue, and nothing else', () => {
-    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2 + 2);
+  it('creates each queue and its DLQ, the inbound-email DLQ, the stream mappings’ on-failure queues, and nothing else', () => {
+    // The on-failure queues: the outbox's and the events function's.
+    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2 + 3);
   });
 
   it.each(queueKeys)('%s redrives to its own DLQ after maxReceiveCount receives', (key) => {
@@ -122,13 +131,15 @@ describe('queues', () => {
   });
 
   it('denies non-TLS access to every queue', () => {
-    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2 + 2);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2 + 3);
     const inboundEmailDlq = logicalId(stack.functions.inboundEmailDeadLetterQueue);
     const outboxDlq = logicalId(stack.functions.outboxDeadLetterQueue);
+    const eventsDlq = logicalId(stack.functions.eventsDeadLetterQueue);
     for (const id of [
       ...queueKeys.flatMap((key) => [queueId(key), dlqId(key)]),
       inboundEmailDlq,
       outboxDlq,
+      eventsDlq,
     ]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
@@ -144,7 +155,10 @@ describe('queues', () => {
 
 describe('event sources', () => {
   it('maps each event source in resources.ts, and only those', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', eventSources.length + 1);
+    template.resourceCountIs(
+      'AWS::Lambda::EventSourceMapping',
+      eventSources.length + streamEventSources.length,
+    );
   });
 
   it.each(eventSources.map((source) => [source.queue, source] as const))(
@@ -195,8 +209,11 @@ describe('event sources', () => {
 
 describe('outbox stream event source', () => {
   const mapping = () => {
+    // The stream also feeds the events function (test/infra/integrations.test.ts): the outbox's mapping.
     const found = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter(
-      (m) => m.Properties.EventSourceArn['Fn::GetAtt'][1] === 'StreamArn',
+      (m) =>
+        m.Properties.EventSourceArn['Fn::GetAtt']?.[1] === 'StreamArn' &&
+        m.Properties.FunctionName.Ref === functionId('outbox'),
     );
     expect(found).toHaveLength(1);
     return found[0]?.Properties as Record<string, unknown>;
@@ -305,8 +322,11 @@ describe('functions', () => {
         env.authJwksUrl,
         env.authClientId,
         env.publicBaseUrl,
+        env.deliveriesQueueUrl,
       ],
     ],
+    ['events', [env.tableName, env.deliveriesQueueUrl, env.leadLinkBaseUrl, secretEnv.secretArn]],
+    ['deliverer', [env.tableName, env.deliveriesQueueUrl, secretEnv.secretArn]],
   ] as const)('%s gets exactly the app variables it reads', (key, names) => {
     const variables = resource(functionId(key)).Properties.Environment as {
       Variables: Record<string, unknown>;

@@ -11,8 +11,10 @@ import { inspectRoutes } from 'hono/dev';
 import { describe, expect, it } from 'vitest';
 import { type ApiDeps, createApiApp } from '../../functions/api/app';
 import { PUBLIC_TAG } from '../../functions/api/openapi/public';
+import { ACTION_LINKS_TAG } from '../../functions/api/routes/actions';
 import { escapeHtml } from '../../functions/api/routes/console';
 import { BUNDLED_ASSETS_DIR, SWAGGER_UI_FILES, swaggerUiDir } from '../../functions/api/routes/docs';
+import { UNSUBSCRIBE_TAG } from '../../functions/api/routes/unsubscribe';
 import { createIngestApp } from '../../functions/ingest/app';
 import { FORM_KEY_HEADER } from '../../functions/ingest/guard';
 import { API_BUNDLED_FILES } from '../../infra/functions';
@@ -133,7 +135,23 @@ describe('/openapi.json', () => {
   it('secures every managers’ operation with the bearer token and no public one', async () => {
     const publicPaths = new Set(servedRoutes(ingest).map((route) => route.split(' ')[1]));
     const ops = operations(await document);
-    const managers = ops.filter(({ path }) => !publicPaths.has(path));
+    // The alert's link pages are the api function's own public routes: the signed token is their authority.
+    const linkPages = ops.filter(({ operation }) => operation.tags?.includes(ACTION_LINKS_TAG));
+    expect(linkPages.map(({ key }) => key).sort()).toEqual(['GET /a/{token}', 'POST /a/{token}']);
+    for (const { key, operation } of linkPages) {
+      expect(operation.security, key).toEqual([]);
+      expect(operation.tags, key).toEqual([ACTION_LINKS_TAG]);
+    }
+    // So are the follow-ups' unsubscribe pages (RFC 8058 one-click: no cookie, no authentication).
+    const unsubscribePages = ops.filter(({ operation }) => operation.tags?.includes(UNSUBSCRIBE_TAG));
+    expect(unsubscribePages.map(({ key }) => key).sort()).toEqual(['GET /u/{token}', 'POST /u/{token}']);
+    for (const { key, operation } of unsubscribePages) {
+      expect(operation.security, key).toEqual([]);
+      expect(operation.tags, key).toEqual([UNSUBSCRIBE_TAG]);
+    }
+    const managers = ops.filter(
+      ({ path }) => !publicPaths.has(path) && path !== '/a/{token}' && path !== '/u/{token}',
+    );
     const open = ops.filter(({ path }) => publicPaths.has(path));
     expect(managers.length).toBeGreaterThan(20);
     for (const { key, path, operation } of managers) {

@@ -58,7 +58,10 @@ export function captureFixture(overrides: Partial<CaptureEvent> = {}): CaptureEv
 }
 
 export function notificationFixture(
-  kind: Exclude<Notification['kind'], 'team_warning'> = 'manager_alert',
+  kind: Exclude<
+    Notification['kind'],
+    'team_warning' | 'followup' | 'sla_warning' | 'sla_overdue' | 'task_reminder' | 'task_overdue'
+  > = 'manager_alert',
   overrides: Partial<CaptureEvent> = {},
 ): Notification {
   return {

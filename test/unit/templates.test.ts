@@ -265,7 +265,7 @@ describe('template properties', () => {
   }
 
   function notificationOf(
-    kind: Exclude<Notification['kind'], 'team_warning'>,
+    kind: NonNullable<Parameters<typeof notificationFixture>[0]>,
     input: UserCapture,
   ): Notification {
     const overrides: Partial<CaptureEvent> = {

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { AdminRepository, availabilityPatchSchema } from '@leadflow/aws';
-import { ROLES } from '@leadflow/core';
+import { ALERT_EVENTS, mePatchSchema, ROLES } from '@leadflow/core';
 import { authenticated } from '../app';
 import type { RouteModule } from '.';
 import { managerChangeSchema } from './admin';
@@ -35,6 +35,13 @@ const meSchema = z
         description: 'Whether you can take a lead now, and why not; null when you are no manager.',
       }),
     language: z.string(),
+    alerts: z
+      .object(Object.fromEntries(ALERT_EVENTS.map((event) => [event, z.boolean()])))
+      .nullable()
+      .openapi({
+        description:
+          'Which events alert you by email (`PATCH /v1/me` changes them); null when you are no manager.',
+      }),
   })
   .openapi('Me');
 
@@ -45,6 +52,22 @@ const getMe = createRoute({
   summary: 'Who you are: role, teams, availability now, language',
   security: secured,
   responses: { 200: json(meSchema, 'You'), 401: errors[401], 403: errors[403] },
+});
+
+const patchMe = createRoute({
+  method: 'patch',
+  path: '/v1/me',
+  tags: ['Me'],
+  summary: 'Choose which events alert you by email',
+  description: `\`alerts\`: for each of ${ALERT_EVENTS.map((event) => `\`${event}\``).join(', ')}, \`true\` (alert me) or \`false\` (do not); an event you leave out stays as it is, and every event is on until you turn it off. A team lead cannot turn \`escalation\` off (422): escalations are how an unanswered lead still reaches someone. Managers only (403 otherwise).`,
+  security: secured,
+  request: body(mePatchSchema),
+  responses: {
+    200: json(meSchema, 'You, with your alerts after the change'),
+    401: errors[401],
+    403: errors[403],
+    422: errors[422],
+  },
 });
 
 const patchAvailability = createRoute({
@@ -65,7 +88,7 @@ const patchAvailability = createRoute({
   },
 });
 
-/** The signed-in user and their own availability. */
+/** The signed-in user, their own availability and their alert preferences. */
 export const meRoutes: RouteModule = (app, deps) => {
   const admin = new AdminRepository(deps.data);
   const auth = authenticated(deps);
@@ -73,6 +96,7 @@ export const meRoutes: RouteModule = (app, deps) => {
   app.use('/v1/me/*', auth);
 
   app.openapi(getMe, async (c) => c.json(await admin.me(c.var.viewer), 200));
+  app.openapi(patchMe, async (c) => c.json(await admin.setOwnAlerts(c.var.viewer, c.req.valid('json')), 200));
   app.openapi(patchAvailability, async (c) =>
     c.json(await admin.setOwnAvailability(c.var.viewer, c.req.valid('json')), 200),
   );

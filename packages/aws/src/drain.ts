@@ -13,6 +13,11 @@ import {
   leadFacts,
   type Notification,
   planDequeue,
+  prioritySchema,
+  type SlaRecord,
+  slaRecordSchema,
+  slaTimerFor,
+  startSlaClock,
 } from '@leadflow/core';
 import { z } from 'zod';
 import { isCancelledBy } from './config-store';
@@ -21,6 +26,7 @@ import { recordAnalytics } from './crm/analytics';
 import { contactItem, interactionItem, keys, leadItem, managerLoadItem } from './items';
 import { nextCursor, readLoads } from './leads';
 import { table } from './resources';
+import type { TimerScheduler } from './timers';
 
 export interface DrainDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -30,6 +36,8 @@ export interface DrainDeps {
   readonly clock?: () => Date;
   /** Leads looked at in one call at most; the rest wait for the next run. */
   readonly maxLeads?: number;
+  /** The timers queue: a dequeued lead's owner gets a new SLA clock (none without it). */
+  readonly timers?: TimerScheduler | undefined;
 }
 
 export interface DequeuedLead {
@@ -68,6 +76,11 @@ const queuedItemSchema = z.object({
   firstResponseAt: z.string().optional(),
   assignment: assignmentSchema,
   capture: captureEventSchema,
+  status: z.string().default('new'),
+  priority: prioritySchema.optional(),
+  acknowledgedAt: z.string().optional(),
+  /** The clock of an earlier owner, if the lead had one (a new clock is its next generation). */
+  sla: slaRecordSchema.optional(),
 });
 type QueuedItem = z.infer<typeof queuedItemSchema>;
 
@@ -183,11 +196,31 @@ async function dequeueOne(
       throw new Error(`The dequeue plan of ${item.leadId} kept asking for a cursor`);
     if (plan.kind === 'wait') return plan;
 
+    // The owner's SLA clock starts now, with the lead.
+    const sla = deps.timers
+      ? startSlaClock({
+          lead: {
+            priority: item.priority ?? plan.record.priority ?? 'normal',
+            teamId: plan.record.teamId,
+            rule: plan.record.rule,
+            ownerId: plan.managerId,
+            status: item.status,
+            acknowledgedAt: item.acknowledgedAt ?? item.firstResponseAt,
+          },
+          sla: config.sla,
+          team: config.teams.get(plan.record.teamId),
+          start: now,
+          reason: 'dequeued',
+          previous: item.sla,
+          scale: deps.timers.timeScale,
+        })
+      : undefined;
     const committed = await commitDequeue(deps, teamId, item, plan.record, {
       now,
       previousOwner: profile.ownerId,
       contactOwnerId: plan.contactOwnerId,
       waitedSeconds: plan.waitedSeconds,
+      sla,
     });
     if (!committed) {
       // Another run took the lead, or the contact changed (an owner set, a merge started): decide again.
@@ -204,8 +237,8 @@ async function dequeueOne(
       firstResponseAt: item.firstResponseAt,
       capture: item.capture,
     });
-    await Promise.all([
-      deps.enqueueNotifications([
+    const slaTimer = slaTimerFor(item, sla);
+    const enqueued = deps.enqueueNotifications([
         {
           kind: 'manager_alert',
           notificationId: `${item.leadId}:dequeued:manager_alert`,
@@ -215,7 +248,11 @@ async function dequeueOne(
           assignment: plan.record,
           returning: Number((profile as { leadCount?: unknown }).leadCount ?? 1) > 1,
         },
-      ]),
+      ]);
+    await Promise.all([
+      enqueued,
+      // The clock's first timer beside the alert, never before it.
+      slaTimer && deps.timers ? enqueued.then(() => deps.timers?.schedule([slaTimer])) : undefined,
       recordAnalytics(
         doc,
         tableName,
@@ -255,7 +292,13 @@ async function commitDequeue(
   teamId: string,
   item: QueuedItem,
   record: Assignment,
-  write: { now: Date; previousOwner?: string | undefined; contactOwnerId: string; waitedSeconds: number },
+  write: {
+    now: Date;
+    previousOwner?: string | undefined;
+    contactOwnerId: string;
+    waitedSeconds: number;
+    sla?: SlaRecord | undefined;
+  },
 ): Promise<boolean> {
   const { doc, tableName } = deps;
   const owner = record.ownerId as string;
@@ -269,7 +312,7 @@ async function commitDequeue(
             Update: {
               TableName: tableName,
               // The owner's index partition; gsi1sk (LEAD#<capturedAt>#<leadId>) keeps its place in time.
-              ...leadItem.dequeued(item, { teamId, owner, record, now }),
+              ...leadItem.dequeued(item, { teamId, owner, record, now, sla: write.sla }),
             },
           },
           {

@@ -31,6 +31,12 @@ const schemas = {
   authJwksUrl: z.url(),
   authClientId: z.string().min(1),
   rawPayloadRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+  timersQueueUrl: z.url(),
+  deliveriesQueueUrl: z.url(),
+  slaTimeScale: z.coerce.number().positive().max(1).default(1),
+  sesFollowUpFromAddress: z.string().min(3).optional(),
+  linkSecretArn: z.string().min(20).optional(),
+  linkSecret: z.string().min(32).optional(),
 } satisfies Record<EnvKey, z.ZodType>;
 
 type EnvOf<K extends EnvKey> = { [P in K]: z.infer<(typeof schemas)[P]> };

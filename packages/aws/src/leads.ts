@@ -11,6 +11,7 @@ import {
   type Assignment,
   type CaptureEvent,
   CHANNELS,
+  firstFollowUpTimers,
   identityKeys,
   type LeadflowConfig,
   type LeadPlan,
@@ -23,6 +24,9 @@ import {
   planConversationWrite,
   planRoute,
   type RoutePlan,
+  type SlaRecord,
+  slaTimerFor,
+  startSlaClock,
   vouchedIdentities,
 } from '@leadflow/core';
 import {
@@ -47,6 +51,7 @@ import {
   managerLoadItemSchema,
   parseItem,
 } from './items';
+import type { TimerScheduler } from './timers';
 
 export interface RouterDeps {
   readonly doc: DynamoDBDocumentClient;
@@ -55,6 +60,8 @@ export interface RouterDeps {
   readonly newId: () => string;
   readonly enqueueNotifications: (notifications: readonly Notification[]) => Promise<void>;
   readonly clock?: () => Date;
+  /** The timers queue: a new lead's follow-up sequence (and SLA clock) start beside its alert. */
+  readonly timers?: TimerScheduler | undefined;
 }
 
 export interface RoutedLead {
@@ -141,6 +148,7 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
             acknowledge: plan.acknowledge,
             contactOwnerId: plan.contactOwnerId,
             notify: leadNotifications(config, plan),
+            sla: newLeadClock(deps, capture, plan.record),
           }),
     };
     if (
@@ -189,10 +197,34 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
       : createdNow
         ? countDaily(doc, tableName, capture, 'messages')
         : Promise.resolve();
+  // A form lead with consent starts its follow-up sequence (again on a redelivery: a timer whose step was
+  // recorded does nothing).
+  const followUps =
+    routed.mode === 'lead' && deps.timers
+      ? firstFollowUpTimers(
+          config.followUps,
+          { capture, leadId: routed.leadId, contactId, rule: routed.assignment.rule },
+          deps.timers.timeScale,
+        )
+      : [];
   // The alert first: the counts go beside it, and both settle before the capture is acknowledged.
-  const [sent, counted] = await Promise.allSettled([deps.enqueueNotifications(notifications), counting]);
+  const enqueued = deps.enqueueNotifications(notifications);
+  // The owner's SLA clock (written with the lead) wakes up beside the alert, never before it; a redelivery
+  // schedules the same first step again, which does nothing once the clock moved on.
+  const slaTimer =
+    routed.mode === 'lead' && deps.timers
+      ? slaTimerFor({ leadId: routed.leadId, contactId }, newLeadClock(deps, capture, routed.assignment))
+      : undefined;
+  const [sent, counted, scheduled, clocked] = await Promise.allSettled([
+    enqueued,
+    counting,
+    followUps.length > 0 && deps.timers ? deps.timers.schedule(followUps) : Promise.resolve(),
+    slaTimer && deps.timers ? enqueued.then(() => deps.timers?.schedule([slaTimer])) : Promise.resolve(),
+  ]);
   if (sent.status === 'rejected') throw sent.reason;
   if (counted.status === 'rejected') throw counted.reason;
+  if (scheduled.status === 'rejected') throw scheduled.reason;
+  if (clocked.status === 'rejected') throw clocked.reason;
   // After the alert is on its way: a message that scores higher raises its lead's score.
   if (createdNow && routed.mode === 'message' && routed.score !== undefined) {
     await raiseScore(doc, tableName, contactId, routed.leadId, routed.score);
@@ -241,6 +273,28 @@ async function planWithCursor(
     cursor = { teamId: plan.teamId, value };
   }
   throw new Error(`The routing plan for ${capture.submissionId} kept asking for a cursor`);
+}
+
+/**
+ * A new lead's SLA clock, from its capture time, for the owner routing gave it (none while it waits in a
+ * queue, nor without a timers queue to wake it).
+ */
+function newLeadClock(deps: RouterDeps, capture: CaptureEvent, assignment: Assignment): SlaRecord | undefined {
+  if (!deps.timers) return undefined;
+  return startSlaClock({
+    lead: {
+      priority: assignment.priority ?? (capture.urgent ? 'urgent' : 'normal'),
+      teamId: assignment.teamId,
+      rule: assignment.rule,
+      ownerId: assignment.ownerId,
+      status: 'new',
+    },
+    sla: deps.config.sla,
+    team: deps.config.teams.get(assignment.teamId),
+    start: new Date(capture.receivedAt),
+    reason: 'created',
+    scale: deps.timers.timeScale,
+  });
 }
 
 /** The notifications of a new lead: its owner's alert (or the team lead's warning), the acknowledgement. */
@@ -414,6 +468,8 @@ interface RouteWrite extends Routed {
   readonly windowMinutes: number;
   /** The contact's open conversations as read: what the bound is decided on. */
   readonly conversations?: OpenConversations | undefined;
+  /** A new lead's SLA clock, written with it. */
+  readonly sla?: SlaRecord | undefined;
 }
 
 function interactionOf(write: RouteWrite) {
@@ -544,6 +600,7 @@ async function writeLead(doc: DynamoDBDocumentClient, tableName: string, write: 
               gsi4sk: keys.openSk(now, leadId),
               touchedAt: now,
               version: 1,
+              ...(write.sla ? { sla: write.sla } : {}),
             }),
           },
         },

@@ -13,6 +13,8 @@ export interface OutgoingEmail {
   readonly content: RenderedEmail;
   /** SES message tags, for the configuration set's event destinations. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Further headers (List-Unsubscribe on subscription mail); ours, never user text. */
+  readonly headers?: readonly { readonly name: string; readonly value: string }[] | undefined;
 }
 
 /**
@@ -62,7 +64,16 @@ export async function sendEmail(
         Simple: {
           Subject: { Data: email.content.subject, Charset: 'UTF-8' },
           // RFC 3834: machines (autoresponders, our own inbound mail) must never answer these.
-          Headers: [{ Name: 'Auto-Submitted', Value: 'auto-generated' }],
+          Headers: [
+            { Name: 'Auto-Submitted', Value: 'auto-generated' },
+            ...(email.headers ?? []).map(({ name, value }) => {
+              // biome-ignore lint/suspicious/noControlCharactersInRegex: a header must stay one header (CWE-93)
+              if (/[\r\n\u0000]/.test(value) || !/^[A-Za-z0-9-]+$/.test(name)) {
+                throw new Error(`Refusing a malformed ${name} header`);
+              }
+              return { Name: name, Value: value };
+            }),
+          ],
           Body: {
             Text: { Data: email.content.text, Charset: 'UTF-8' },
             Html: { Data: email.content.html, Charset: 'UTF-8' },

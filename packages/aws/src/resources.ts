@@ -114,6 +114,18 @@ export const functions = {
   dispatcher: { entry: 'functions/dispatcher/handler.ts', timeoutSeconds: 60, memoryMb: 256 },
   /** The managers' API (JWT-authorized), its OpenAPI document and reference page. */
   api: { entry: 'functions/api/handler.ts', timeoutSeconds: 29, memoryMb: 1024 },
+  /**
+   * Fed by the timers queue (delayed messages): SLA warnings, breaches and escalations, follow-up steps,
+   * task reminders. Every timer re-reads the lead before acting; a timer due later than SQS can delay
+   * (15 min) is sent again with the rest of its delay.
+   */
+  timer: { entry: 'functions/timer/handler.ts', timeoutSeconds: 30, memoryMb: 512 },
+  /** Fed by the deliveries queue: Slack, Teams and outbound webhook posts, retried with backoff. */
+  deliverer: { entry: 'functions/deliverer/handler.ts', timeoutSeconds: 30, memoryMb: 256 },
+  /** Fed by the table's stream: turns committed timeline and audit entries into domain events to deliver. */
+  events: { entry: 'functions/events/handler.ts', timeoutSeconds: 30, memoryMb: 256 },
+  /** Subscribed to the SES configuration set's bounce and complaint events (SNS). */
+  sesEvents: { entry: 'functions/ses-events/handler.ts', timeoutSeconds: 30, memoryMb: 256 },
 } as const satisfies Record<string, FunctionDefinition>;
 
 export type FunctionKey = keyof typeof functions;
@@ -140,6 +152,26 @@ export const queues = {
     receiveWaitTimeSeconds: 20,
     deadLetter: { localName: 'leadflow-notifications-dlq', maxReceiveCount: 5, retentionSeconds: 14 * DAY },
   },
+  /** Delayed messages (DelaySeconds ≤ 900, re-sent for longer waits): the SLA clock, follow-ups, reminders. */
+  timers: {
+    localName: 'leadflow-timers',
+    fifo: false,
+    contentBasedDeduplication: false,
+    visibilityTimeoutSeconds: functions.timer.timeoutSeconds * VISIBILITY_FACTOR,
+    retentionSeconds: 14 * DAY,
+    receiveWaitTimeSeconds: 20,
+    deadLetter: { localName: 'leadflow-timers-dlq', maxReceiveCount: 5, retentionSeconds: 14 * DAY },
+  },
+  /** One message per chat post or webhook delivery attempt; retries are re-sent with a delay. */
+  deliveries: {
+    localName: 'leadflow-deliveries',
+    fifo: false,
+    contentBasedDeduplication: false,
+    visibilityTimeoutSeconds: functions.deliverer.timeoutSeconds * VISIBILITY_FACTOR,
+    retentionSeconds: 4 * DAY,
+    receiveWaitTimeSeconds: 20,
+    deadLetter: { localName: 'leadflow-deliveries-dlq', maxReceiveCount: 5, retentionSeconds: 14 * DAY },
+  },
 } as const satisfies Record<string, QueueDefinition>;
 
 export type QueueKey = keyof typeof queues;
@@ -161,16 +193,40 @@ export const eventSources = [
     reportBatchItemFailures: true,
     maxConcurrency: 10,
   },
+  {
+    queue: 'timers',
+    function: 'timer',
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    reportBatchItemFailures: true,
+    maxConcurrency: 5,
+  },
+  {
+    queue: 'deliveries',
+    function: 'deliverer',
+    batchSize: 5,
+    maxBatchingWindowSeconds: 0,
+    reportBatchItemFailures: true,
+    maxConcurrency: 5,
+  },
 ] as const satisfies readonly EventSourceDefinition[];
 
 export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
+
+export interface StreamKeyFilter {
+  readonly partitionKeyPrefix: string;
+  readonly sortKeyPrefix?: string;
+}
 
 export interface StreamEventSourceDefinition {
   readonly function: FunctionKey;
   /** Only records of these kinds reach the function (Lambda event filtering). */
   readonly eventNames: readonly StreamEventName[];
-  /** Only records whose partition key (`pk`, a string) starts with this prefix reach the function. */
-  readonly partitionKeyPrefix: string;
+  /**
+   * Only records whose keys match one of these reach the function (one Lambda filter pattern each, OR'ed):
+   * the partition key (`pk`) starts with `partitionKeyPrefix` and, when given, the sort key with `sortKeyPrefix`.
+   */
+  readonly keyFilters: readonly StreamKeyFilter[];
   readonly batchSize: number;
   /** Seconds to wait to fill a batch; 0 keeps speed-to-lead first. */
   readonly maxBatchingWindowSeconds: number;
@@ -192,7 +248,7 @@ export interface StreamEventSourceDefinition {
 export const streamEventSource = {
   function: 'outbox',
   eventNames: ['INSERT', 'MODIFY'],
-  partitionKeyPrefix: 'SUB#',
+  keyFilters: [{ partitionKeyPrefix: 'SUB#' }],
   batchSize: 100,
   maxBatchingWindowSeconds: 0,
   bisectBatchOnError: true,
@@ -200,6 +256,45 @@ export const streamEventSource = {
   reportBatchItemFailures: true,
   onFailure: { localName: 'leadflow-outbox-dlq', retentionSeconds: 14 * DAY },
 } as const satisfies StreamEventSourceDefinition;
+
+/**
+ * Domain events (webhooks, Slack, Teams), after commit: every inserted timeline entry (`CONTACT#…`/`TL#…`) and
+ * audit entry (`AUDIT#…`) reaches the events function, which maps it to zero or more events and queues one
+ * delivery per matching target. Timeline and audit entries are written once, so INSERT is enough.
+ */
+export const domainEventSource = {
+  function: 'events',
+  eventNames: ['INSERT'],
+  keyFilters: [{ partitionKeyPrefix: 'CONTACT#', sortKeyPrefix: 'TL#' }, { partitionKeyPrefix: 'AUDIT#' }],
+  batchSize: 100,
+  maxBatchingWindowSeconds: 0,
+  bisectBatchOnError: true,
+  retryAttempts: 5,
+  reportBatchItemFailures: true,
+  onFailure: { localName: 'leadflow-events-dlq', retentionSeconds: 14 * DAY },
+} as const satisfies StreamEventSourceDefinition;
+
+/**
+ * Every reader of the table's stream. DynamoDB advises at most two readers per shard, so a new consumer of
+ * the stream joins one of these mappings' functions rather than adding a third.
+ */
+export const streamEventSources = [
+  streamEventSource,
+  domainEventSource,
+] as const satisfies readonly StreamEventSourceDefinition[];
+
+/** Whether a stream record's keys pass one of a mapping's key filters (the local stream source, second checks). */
+export function matchesKeyFilters(
+  filters: readonly StreamKeyFilter[],
+  pk: string | undefined,
+  sk: string | undefined,
+): boolean {
+  return filters.some(
+    (filter) =>
+      pk?.startsWith(filter.partitionKeyPrefix) === true &&
+      (filter.sortKeyPrefix === undefined || sk?.startsWith(filter.sortKeyPrefix) === true),
+  );
+}
 
 export interface ScheduleDefinition {
   readonly function: FunctionKey;
@@ -288,6 +383,21 @@ export const env = {
   authClientId: 'AUTH_CLIENT_ID',
   /** Days raw provider payloads (stored submissions) are kept before DynamoDB's TTL removes them. */
   rawPayloadRetentionDays: 'RAW_PAYLOAD_RETENTION_DAYS',
+  /** The timers queue (SLA, follow-ups, task reminders). */
+  timersQueueUrl: 'TIMERS_QUEUE_URL',
+  /** The deliveries queue (Slack, Teams, outbound webhooks). */
+  deliveriesQueueUrl: 'DELIVERIES_QUEUE_URL',
+  /**
+   * Local and tests only: a factor on every SLA, escalation, follow-up and reminder delay (0.01 turns 2 min
+   * into 1.2 s). The stack never sets it, and production code treats it as 1 when unset.
+   */
+  slaTimeScale: 'SLA_TIME_SCALE',
+  /** Where follow-ups (subscription mail) come from: another address than the transactional mail. */
+  sesFollowUpFromAddress: 'SES_FOLLOWUP_FROM_ADDRESS',
+  /** The secret that signs the alert's action links and unsubscribe links (Secrets Manager ARN on AWS). */
+  linkSecretArn: 'LINK_SECRET_ARN',
+  /** Local and tests only: the link-signing key itself (AWS reads it from LINK_SECRET_ARN). */
+  linkSecret: 'LINK_SECRET',
 } as const;
 
 /**

@@ -10,6 +10,9 @@ const formSecret = z.object({
   keys: z.array(z.string().min(24, 'a form key needs at least 24 characters')).default([]),
   captchaSecret: z.string().min(1, 'a CAPTCHA secret cannot be empty').optional(),
 });
+/** A chat webhook URL is a bearer credential: anyone holding it posts to the channel. */
+const chatWebhook = z.object({ webhookUrl: z.url({ protocol: /^https?$/ }) });
+const teamIntegrations = z.object({ slack: chatWebhook.optional(), teams: chatWebhook.optional() });
 
 /** Provider secrets the webhook routes verify requests with. Any may be absent: that channel is off. */
 export const channelSecretsSchema = z.object({
@@ -25,13 +28,21 @@ export const channelSecretsSchema = z.object({
   generic: z.record(z.string(), genericSecret).default({}),
   /** Per form: the keys a site's backend sends in X-Leadflow-Form-Key (several during rotation), the CAPTCHA secret. */
   forms: z.record(z.string(), formSecret).optional(),
+  /** Per team: its Slack incoming webhook and Microsoft Teams Workflows webhook (`{"sales":{"slack":{"webhookUrl":…}}}`). */
+  integrations: z.record(z.string(), teamIntegrations).optional(),
 });
 
 /**
  * A unit whose secret can be disabled on its own: a provider, one generic source (`generic/callcenter`)
  * or one form's key and CAPTCHA secret (`forms/demo-backend`).
  */
-export type SecretChannel = 'twilio' | 'meta' | 'telegram' | `generic/${string}` | `forms/${string}`;
+export type SecretChannel =
+  | 'twilio'
+  | 'meta'
+  | 'telegram'
+  | `generic/${string}`
+  | `forms/${string}`
+  | `integrations/${string}`;
 
 export type ChannelSecrets = z.infer<typeof channelSecretsSchema> & {
   /**
@@ -51,6 +62,8 @@ export const secretEnv = {
   generic: 'GENERIC_WEBHOOK_SECRETS',
   /** JSON object: `{"demo-backend":{"keys":["<form key>"]},"demo-captcha":{"captchaSecret":"…"}}`. */
   forms: 'FORM_SECRETS',
+  /** JSON object: `{"sales":{"slack":{"webhookUrl":"https://hooks.slack.com/…"},"teams":{"webhookUrl":"…"}}}`. */
+  integrations: 'INTEGRATION_SECRETS',
   /** On AWS: a Secrets Manager secret whose JSON has the keys of ChannelSecrets. */
   secretArn: 'CHANNEL_SECRETS_ARN',
 } as const;
@@ -74,7 +87,13 @@ interface Entry {
 
 /** What a source offers, before validation; `unreadable` says why a JSON value could not be read. */
 type RawSecrets = Record<
-  'twilioAuthToken' | 'metaAppSecret' | 'metaVerifyToken' | 'telegramSecretToken' | 'generic' | 'forms',
+  | 'twilioAuthToken'
+  | 'metaAppSecret'
+  | 'metaVerifyToken'
+  | 'telegramSecretToken'
+  | 'generic'
+  | 'forms'
+  | 'integrations',
   Entry & { readonly unreadable?: string }
 >;
 
@@ -125,6 +144,7 @@ async function fromSecret(arn: string, client: () => SecretsManagerClient): Prom
     telegramSecretToken: entry('telegramSecretToken'),
     generic: entry('generic'),
     forms: entry('forms'),
+    integrations: entry('integrations'),
   };
 }
 
@@ -133,7 +153,7 @@ function fromEnv(source: NodeJS.ProcessEnv): RawSecrets {
     value: source[secretEnv[key]] || undefined,
     label: secretEnv[key],
   });
-  const json = (key: 'generic' | 'forms'): RawSecrets['generic'] => {
+  const json = (key: 'generic' | 'forms' | 'integrations'): RawSecrets['generic'] => {
     const name = secretEnv[key];
     const value = source[name];
     if (!value) return { value: undefined, label: name };
@@ -150,6 +170,7 @@ function fromEnv(source: NodeJS.ProcessEnv): RawSecrets {
     telegramSecretToken: text('telegramSecretToken'),
     generic: json('generic'),
     forms: json('forms'),
+    integrations: json('integrations'),
   };
 }
 
@@ -173,7 +194,10 @@ function validate(raw: RawSecrets): ChannelSecrets {
   const telegram = single('telegram', raw.telegramSecretToken, telegramSecretToken);
 
   /** A map by source or form id: an unreadable map disables the family, a bad entry only itself. */
-  const byId = <T>(family: 'generic' | 'forms', schema: z.ZodType<T>): Record<string, T> | undefined => {
+  const byId = <T>(
+    family: 'generic' | 'forms' | 'integrations',
+    schema: z.ZodType<T>,
+  ): Record<string, T> | undefined => {
     const entry = raw[family];
     if (entry.unreadable !== undefined) {
       disabled[family] = entry.unreadable;
@@ -182,7 +206,7 @@ function validate(raw: RawSecrets): ChannelSecrets {
     if (entry.value === undefined) return undefined;
     if (!isObject(entry.value)) {
       disabled[family] =
-        `${entry.label}: must be a JSON object by ${family === 'generic' ? 'source' : 'form'} id`;
+        `${entry.label}: must be a JSON object by ${family === 'generic' ? 'source' : family === 'forms' ? 'form' : 'team'} id`;
       return undefined;
     }
     const kept: Record<string, T> = {};
@@ -195,6 +219,7 @@ function validate(raw: RawSecrets): ChannelSecrets {
   };
   const generic = byId('generic', genericSecret) ?? {};
   const forms = byId('forms', formSecret);
+  const integrations = byId('integrations', teamIntegrations);
 
   // A channel with one bad secret is off as a whole, even if its other secret parsed.
   const usable = (channel: SecretChannel) => disabled[channel] === undefined;
@@ -205,6 +230,7 @@ function validate(raw: RawSecrets): ChannelSecrets {
     ...(telegram !== undefined && usable('telegram') ? { telegramSecretToken: telegram } : {}),
     generic,
     ...(forms !== undefined ? { forms } : {}),
+    ...(integrations !== undefined ? { integrations } : {}),
     disabled,
   };
 }

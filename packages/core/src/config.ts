@@ -2,8 +2,12 @@ import type { CountryCode } from 'libphonenumber-js';
 import { getCountries } from 'libphonenumber-js';
 import { z } from 'zod';
 
+import { type Templates, templatesSchema } from './follow-up-templates';
+import type { FollowUps } from './follow-ups';
+import { followUpProblems, followUpsSchema } from './follow-ups';
 import { businessHoursSchema } from './hours';
 import { type RoutingRules, routingRulesSchema, type Scoring, scoringSchema } from './routing-config';
+import { type SlaConfig, slaConfigSchema, slaReferenceIssues } from './sla';
 import { languageSchema } from './vocabulary';
 
 export { LANGUAGES, type Language, languageSchema } from './vocabulary';
@@ -238,6 +242,12 @@ export const leadflowConfigSchema = z
     channels: channelsSchema,
     routing: routingRulesSchema.default({ rules: [], default: { priority: 'normal', tags: [] } }),
     scoring: scoringSchema,
+    /** First-response SLA policies and escalation (packages/core/src/sla.ts); unset: no clocks. */
+    sla: slaConfigSchema.optional(),
+    /** Follow-up sequences after the acknowledgement, per form or rule (subscription mail: consent only). */
+    followUps: followUpsSchema.default({ sequences: [] }),
+    /** Lead-facing templates: subject, text and HTML per language, versioned. */
+    templates: templatesSchema.default({}),
   })
   .superRefine((config, ctx) => {
     // Every reference is checked here, so a typo fails `npm start`, `npm test` and `cdk synth`, not routing.
@@ -322,6 +332,17 @@ export const leadflowConfigSchema = z
       if (rule.then.teamId)
         team(`rule ${rule.id}`, rule.then.teamId, ['routing', 'rules', index, 'then', 'teamId']);
     });
+    if (config.sla) {
+      const known = { teams, rules: new Set(config.routing.rules.map((rule) => rule.id)) };
+      for (const issue of slaReferenceIssues(config.sla, known)) ctx.addIssue({ code: 'custom', ...issue });
+    }
+    for (const problem of followUpProblems(config.followUps, {
+      forms: new Set(config.forms.map((form) => form.id)),
+      rules: new Set(config.routing.rules.map((rule) => rule.id)),
+      templates: new Set(Object.keys(config.templates)),
+    })) {
+      ctx.addIssue({ code: 'custom', ...problem });
+    }
   });
 
 export type FormField = z.infer<typeof formFieldSchema>;
@@ -345,6 +366,10 @@ export class LeadflowConfig {
   readonly scoring: Scoring;
   readonly timeZone: string;
   readonly contactFields: readonly ContactField[];
+  /** The SLA policies (bundled with the forms); undefined: leads run no first-response clock. */
+  readonly sla: SlaConfig | undefined;
+  readonly followUps: FollowUps;
+  readonly templates: Templates;
   /**
    * The configuration as it was given (validated), to derive a changed copy from: `new LeadflowConfig({
    * ...config.raw, routing })`. The input, not the parsed output, so transforms apply once.
@@ -362,6 +387,9 @@ export class LeadflowConfig {
     this.scoring = parsed.data.scoring;
     this.timeZone = parsed.data.timeZone;
     this.contactFields = parsed.data.contactFields;
+    this.sla = parsed.data.sla;
+    this.followUps = parsed.data.followUps;
+    this.templates = parsed.data.templates;
     this.raw = structuredClone(input) as LeadflowConfigInput;
   }
 

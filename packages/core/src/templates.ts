@@ -1,3 +1,4 @@
+import { ACTION_LINK_ACTIONS, type ActionLinkAction, actionLinkLabel } from './action-link';
 import type { Channel } from './capture';
 import type { FormConfig, Language, LeadflowConfig, Manager } from './config';
 import { cleanLine } from './normalize';
@@ -79,10 +80,19 @@ function page(lang: Language, title: string, inner: string): string {
   return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:15px;line-height:1.5;color:#111">${inner}</body></html>`;
 }
 
-/** The alert a manager gets for a new or returning lead, a missed call, or a new message on an open lead. */
+/**
+ * The alert a manager gets for a new or returning lead, a missed call, or a new message on an open lead.
+ * `actions` are the signed one-tap links for this manager ("I'm on it", "Pass it on"), labelled in the
+ * manager's language; without them the alert has only "Open the lead".
+ */
 export function renderManagerAlert(
   notification: Notification,
-  options: { form?: FormConfig | undefined; leadLinkBaseUrl: string; manager: Manager },
+  options: {
+    form?: FormConfig | undefined;
+    leadLinkBaseUrl: string;
+    manager: Manager;
+    actions?: Readonly<Record<ActionLinkAction, string>> | undefined;
+  },
 ): RenderedEmail {
   const { capture, assignment } = notification;
   const name = displayName(capture.contact, capture.handles);
@@ -193,8 +203,18 @@ export function renderManagerAlert(
     { label: 'Lead id', value: notification.leadId },
   ];
 
+  const { actions } = options;
+  const actionLinks = actions
+    ? ACTION_LINK_ACTIONS.map((action) => ({
+        action,
+        label: actionLinkLabel(action, options.manager.language),
+        href: actions[action],
+      }))
+    : [];
+
   const text = [
     `${prefix}${headline} (for ${options.manager.name})`,
+    ...(actionLinks.length > 0 ? ['', ...actionLinks.map((link) => `${link.label}: ${link.href}`)] : []),
     '',
     rowsToText(contactRows),
     ...(capture.message ? ['', 'Message:', capture.message] : []),
@@ -210,7 +230,13 @@ export function renderManagerAlert(
     subject,
     [
       `<h2 style="margin:0 0 12px">${priority === 'urgent' ? '<span style="color:#b00020">Urgent</span> ' : priority === 'high' ? '<span style="color:#9a5b00">High priority</span> ' : ''}${escapeHtml(headline)}</h2>`,
-      `<p><a href="${escapeHtml(leadUrl)}" style="display:inline-block;padding:8px 16px;background:#0b57d0;color:#fff;border-radius:6px;text-decoration:none">Open the lead</a></p>`,
+      `<p>${[
+        ...actionLinks.map(
+          (link) =>
+            `<a href="${escapeHtml(link.href)}" style="display:inline-block;margin:0 8px 8px 0;padding:8px 16px;background:${link.action === 'acknowledge' ? '#137333' : '#5f6368'};color:#fff;border-radius:6px;text-decoration:none">${escapeHtml(link.label)}</a>`,
+        ),
+        `<a href="${escapeHtml(leadUrl)}" style="display:inline-block;margin:0 8px 8px 0;padding:8px 16px;background:#0b57d0;color:#fff;border-radius:6px;text-decoration:none">Open the lead</a>`,
+      ].join('')}</p>`,
       `<table role="presentation" style="border-collapse:collapse">${rowsToHtml(contactRows)}</table>`,
       capture.message
         ? `<h3 style="margin:16px 0 4px">Message</h3><blockquote style="margin:0;padding:8px 12px;border-left:3px solid #ccc;white-space:pre-wrap">${escapeHtml(capture.message)}</blockquote>`
@@ -373,4 +399,183 @@ export function renderAcknowledgement(
     ].join(''),
   );
   return { subject, text, html };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SLA and task notices (to managers, in the recipient manager's language)
+
+type SlaNotice = Extract<Notification, { kind: 'sla_warning' | 'sla_overdue' }>;
+type TaskNotice = Extract<Notification, { kind: 'task_reminder' | 'task_overdue' }>;
+
+interface NoticeStrings {
+  warning(name: string, time: string): string;
+  /** Follows `[Overdue] ` in the subject, whatever the language (filters and tests key on it). */
+  overdue(owner: string, name: string, time: string): string;
+  reminder(type: string, what: string, time: string): string;
+  taskOverdue(assignee: string, type: string, what: string, time: string): string;
+  warningBody: string;
+  overdueBody(level: number): string;
+  rows: { lead: string; channel: string; priority: string; owner: string; due: string; task: string; assignee: string };
+  open: string;
+}
+
+const NOTICE: Record<Language, NoticeStrings> = {
+  en: {
+    warning: (name, time) => `Respond to ${name} by ${time}`,
+    overdue: (owner, name, time) => `${owner} has not responded to ${name} (due ${time})`,
+    reminder: (type, what, time) => `${type} due ${time}: ${what}`,
+    taskOverdue: (assignee, type, what, time) => `${assignee}'s ${type} was due ${time}: ${what}`,
+    warningBody: 'The first-response deadline for this lead is close. Acknowledge it or contact them now.',
+    overdueBody: (level) =>
+      `The first-response deadline passed without a response (escalation level ${level}). Follow up with the owner, or pass the lead on.`,
+    rows: { lead: 'Lead', channel: 'Channel', priority: 'Priority', owner: 'Owner', due: 'Due', task: 'Task', assignee: 'Assignee' },
+    open: 'Open the lead',
+  },
+  ko: {
+    warning: (name, time) => `${time}까지 ${name}님에게 응답해 주세요`,
+    overdue: (owner, name, time) => `${owner}님이 ${name}님에게 아직 응답하지 않았습니다 (기한 ${time})`,
+    reminder: (type, what, time) => `${type} 예정 ${time}: ${what}`,
+    taskOverdue: (assignee, type, what, time) => `${assignee}님의 ${type} 기한(${time})이 지났습니다: ${what}`,
+    warningBody: '이 리드의 첫 응답 기한이 곧 다가옵니다. 지금 확인하거나 연락해 주세요.',
+    overdueBody: (level) =>
+      `첫 응답 기한이 지났지만 응답이 없습니다 (에스컬레이션 단계 ${level}). 담당자에게 확인하거나 리드를 다른 담당자에게 넘겨 주세요.`,
+    rows: { lead: '리드', channel: '채널', priority: '우선순위', owner: '담당자', due: '기한', task: '할 일', assignee: '담당' },
+    open: '리드 열기',
+  },
+  th: {
+    warning: (name, time) => `โปรดตอบกลับ ${name} ภายใน ${time}`,
+    overdue: (owner, name, time) => `${owner} ยังไม่ได้ตอบกลับ ${name} (ครบกำหนด ${time})`,
+    reminder: (type, what, time) => `${type} ครบกำหนด ${time}: ${what}`,
+    taskOverdue: (assignee, type, what, time) => `${type} ของ ${assignee} เลยกำหนด ${time}: ${what}`,
+    warningBody: 'ใกล้ถึงกำหนดตอบกลับครั้งแรกของลีดนี้แล้ว โปรดรับเรื่องหรือติดต่อกลับตอนนี้',
+    overdueBody: (level) =>
+      `เลยกำหนดตอบกลับครั้งแรกแล้วโดยยังไม่มีการตอบกลับ (การยกระดับขั้นที่ ${level}) โปรดติดตามกับผู้รับผิดชอบ หรือส่งต่อลีด`,
+    rows: { lead: 'ลีด', channel: 'ช่องทาง', priority: 'ความสำคัญ', owner: 'ผู้รับผิดชอบ', due: 'กำหนด', task: 'งาน', assignee: 'ผู้รับงาน' },
+    open: 'เปิดลีด',
+  },
+};
+
+/** An instant as the recipient reads it: local date and time in the business's time zone, with the zone. */
+function localStamp(iso: string, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+      .formatToParts(new Date(iso))
+      .map((part) => [part.type, part.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} (${timeZone})`;
+}
+
+function notice(
+  notification: Notification,
+  lang: Language,
+  subject: string,
+  headline: string,
+  body: string,
+  rows: readonly Row[],
+  leadLinkBaseUrl: string,
+  actions: readonly { label: string; href: string; primary: boolean }[] = [],
+): RenderedEmail {
+  const leadUrl = `${leadLinkBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(notification.leadId)}`;
+  const open = NOTICE[lang].open;
+  const links = [...actions, { label: open, href: leadUrl, primary: true }];
+  const text = [headline, '', body, '', rowsToText(rows), '', ...links.map((link) => `${link.label}: ${link.href}`)].join('\n');
+  const html = page(
+    lang,
+    subject,
+    [
+      `<h2 style="margin:0 0 12px">${escapeHtml(headline)}</h2>`,
+      `<p>${escapeHtml(body)}</p>`,
+      `<p>${links
+        .map(
+          (link) =>
+            `<a href="${escapeHtml(link.href)}" style="display:inline-block;margin:0 8px 8px 0;padding:8px 16px;background:${link.primary ? '#0b57d0' : '#137333'};color:#fff;border-radius:6px;text-decoration:none">${escapeHtml(link.label)}</a>`,
+        )
+        .join('')}</p>`,
+      `<table role="presentation" style="border-collapse:collapse">${rowsToHtml(rows)}</table>`,
+    ].join(''),
+  );
+  return { subject, text, html };
+}
+
+/**
+ * The owner's warning shortly before their first-response deadline (`sla_warning`), or the team lead's
+ * `[Overdue]` alert at the breach and each escalation level after it (`sla_overdue`), in the recipient's
+ * language. `actions` are the recipient's signed one-tap links, when the notifier has a link key.
+ */
+export function renderSlaNotice(
+  notification: SlaNotice,
+  options: {
+    recipient: Manager;
+    owner?: Manager | undefined;
+    timeZone: string;
+    leadLinkBaseUrl: string;
+    actions?: Readonly<Partial<Record<ActionLinkAction, string>>> | undefined;
+  },
+): RenderedEmail {
+  const lang = options.recipient.language;
+  const strings = NOTICE[lang];
+  const { capture, sla } = notification;
+  const name = displayName(capture.contact, capture.handles);
+  const due = localStamp(sla.dueAt, options.timeZone);
+  const ownerName = options.owner?.name ?? sla.ownerId;
+  const headline =
+    notification.kind === 'sla_warning' ? strings.warning(name, due) : strings.overdue(ownerName, name, due);
+  const subject = headerText(
+    notification.kind === 'sla_warning' ? `[${sla.priority}] ${headline}` : `[Overdue] ${headline}`,
+    200,
+  );
+  const rows: Row[] = [
+    { label: strings.rows.lead, value: name },
+    { label: strings.rows.channel, value: CHANNEL_LABELS[capture.channel] },
+    { label: strings.rows.priority, value: sla.priority },
+    { label: strings.rows.owner, value: ownerName },
+    { label: strings.rows.due, value: due },
+    { label: 'Lead id', value: notification.leadId },
+  ];
+  const actions = ACTION_LINK_ACTIONS.flatMap((action) => {
+    const href = options.actions?.[action];
+    return href ? [{ label: actionLinkLabel(action, lang), href, primary: false }] : [];
+  });
+  const body = notification.kind === 'sla_warning' ? strings.warningBody : strings.overdueBody(sla.level);
+  return notice(notification, lang, subject, headline, body, rows, options.leadLinkBaseUrl, actions);
+}
+
+/**
+ * A task's reminder to its assignee at its due time (`task_reminder`), or the `[Overdue]` notice to the
+ * assignee's team lead when it is still open a while later (`task_overdue`), in the recipient's language.
+ */
+export function renderTaskNotice(
+  notification: TaskNotice,
+  options: { recipient: Manager; assignee?: Manager | undefined; timeZone: string; leadLinkBaseUrl: string },
+): RenderedEmail {
+  const lang = options.recipient.language;
+  const strings = NOTICE[lang];
+  const { capture, task } = notification;
+  const name = displayName(capture.contact, capture.handles);
+  const what = task.title ? `${task.title} (${name})` : name;
+  const due = localStamp(task.dueAt, options.timeZone);
+  const assignee = options.assignee?.name ?? task.assigneeId;
+  const headline =
+    notification.kind === 'task_reminder'
+      ? strings.reminder(task.type, what, due)
+      : strings.taskOverdue(assignee, task.type, what, due);
+  const subject = headerText(notification.kind === 'task_reminder' ? `[Task] ${headline}` : `[Overdue] ${headline}`, 200);
+  const rows: Row[] = [
+    { label: strings.rows.task, value: task.title ? `${task.type}: ${task.title}` : task.type },
+    { label: strings.rows.due, value: due },
+    { label: strings.rows.assignee, value: assignee },
+    { label: strings.rows.lead, value: name },
+    { label: strings.rows.channel, value: CHANNEL_LABELS[capture.channel] },
+    { label: 'Lead id', value: notification.leadId },
+  ];
+  return notice(notification, lang, subject, headline, headline, rows, options.leadLinkBaseUrl);
 }

@@ -1,18 +1,23 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  type AlertEvent,
   availabilityOf,
   businessHoursSchema,
+  effectiveAlerts,
   type FieldIssue,
   type LeadflowConfig,
   ledManagers,
+  type MePatch,
   managerSchema,
   NotFoundError,
   PreconditionFailedError,
+  planAlertPreferences,
   RoleForbiddenError,
   ValidationError,
   type Viewer,
 } from '@leadflow/core';
 import { z } from 'zod';
+import { readAlertPreferences, writeAlertPreferences } from '../alert-preferences';
 import {
   ConfigInvalidError,
   type ConfigSnapshot,
@@ -133,6 +138,8 @@ export interface MeView {
   readonly teams: { readonly memberOf: string[]; readonly leads: string[] };
   readonly availability: AvailabilityView | null;
   readonly language: string;
+  /** Which events alert the manager by email (every one unless turned off); null when they are no manager. */
+  readonly alerts: Record<AlertEvent, boolean> | null;
 }
 
 const historyItemSchema = z.looseObject({
@@ -287,7 +294,34 @@ export class AdminRepository {
       teams: { memberOf: [...viewer.memberOf], leads: [...viewer.leads] },
       availability: manager ? await this.availabilityNow(config, manager.id) : null,
       language: manager?.language ?? 'en',
+      alerts: manager
+        ? effectiveAlerts(await readAlertPreferences(this.data.doc, this.data.tableName, manager.id))
+        : null,
     };
+  }
+
+  /**
+   * A manager turns email alerts of some events on or off (`PATCH /v1/me`); the others stay as they are.
+   * A team lead cannot turn escalations off (`ValidationError`, nothing written); a user who is no manager
+   * has no alerts (`RoleForbiddenError`).
+   */
+  async setOwnAlerts(viewer: Viewer, patch: MePatch): Promise<MeView> {
+    const managerId = viewer.managerId;
+    const { config } = await this.data.configStore.get();
+    if (!managerId || !config.managers.has(managerId)) {
+      throw new RoleForbiddenError('Only a manager has alerts to set.');
+    }
+    const leadsATeam = [...config.teams.values()].some((team) => team.teamLead === managerId);
+    const plan = planAlertPreferences(patch.alerts, { leadsATeam });
+    if (!plan.ok) throw new ValidationError('The request has invalid fields.', plan.fields);
+    await writeAlertPreferences(
+      this.data.doc,
+      this.data.tableName,
+      managerId,
+      plan.alerts,
+      this.data.clock(),
+    );
+    return this.me(viewer);
   }
 
   /** Where real routing would send a lead now (or at `at`), written nowhere. Admins only. */
@@ -384,6 +418,8 @@ export class AdminRepository {
         config,
         enqueueNotifications: this.data.enqueueNotifications,
         clock: this.data.clock,
+        // A dequeued lead's owner gets an SLA clock.
+        timers: this.data.timers,
       },
       teamId,
     );

@@ -16,6 +16,11 @@ export const AUDIT_ACTIONS = [
   'contact.erased',
   'contact.exported',
   'segment.changed',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.disabled',
+  'webhook.replayed',
+  'integration.disabled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

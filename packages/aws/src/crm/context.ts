@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LeadflowConfig, Notification } from '@leadflow/core';
 import type { ConfigStore } from '../config-store';
 import type { ObjectStore } from '../objects';
+import type { TimerScheduler } from '../timers';
 
 /**
  * What the managers' repositories are built from: injected clients and the runtime configuration. Every
@@ -20,6 +21,11 @@ export interface DataContext {
   readonly enqueueNotifications: (notifications: readonly Notification[]) => Promise<void>;
   readonly clock: () => Date;
   readonly newId: () => string;
+  /**
+   * The timers queue: a reassigned lead's new SLA clock, a task's reminder and overdue timers. Without it
+   * (the admin command, some tests) no clock or reminder is started.
+   */
+  readonly timers?: TimerScheduler | undefined;
 }
 
 /** Who did something, as the timeline and the audit trail record it (never an email or a phone). */

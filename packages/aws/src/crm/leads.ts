@@ -23,7 +23,12 @@ import {
   planAcknowledge,
   planReassignment,
   planStageChange,
+  prioritySchema,
   RoleForbiddenError,
+  type SlaRecord,
+  slaTimerFor,
+  startSlaClock,
+  stopSlaClock,
   type Stage,
   type StageChange,
   type TaskPatch,
@@ -48,6 +53,7 @@ import {
 } from '../items';
 import { nextCursor, readLoads } from '../leads';
 import { type AnalyticsEvent, analyticsUpdates, leadFacts } from './analytics';
+import { scheduleTaskTimers } from '../timers/task';
 import { AuditLog } from './audit';
 import { actorOf, type DataContext } from './context';
 import { decodeCursor, encodeCursor, type Page } from './pages';
@@ -446,6 +452,8 @@ export class LeadRepository {
     }
     if (!plan.changed) return leadView(item);
     const at = now.toISOString();
+    // Reaching `contacted` (or beyond) stops the SLA clock: recorded on the clock and the timeline.
+    const stop = plan.to === 'new' ? undefined : stopSlaClock(item.sla, 'contacted', now);
     const events: AnalyticsEvent[] = [
       ...plan.reached.map((stage) => ({
         kind: 'reached' as const,
@@ -475,9 +483,11 @@ export class LeadRepository {
               now: at,
               leadId,
               open: !plan.closes,
+              slaStop: stop,
             }),
           },
         },
+        ...(stop ? [this.slaStoppedEntry(item, at, actor, stop)] : []),
         this.entry(item, at, `${leadId}:status:${plan.to}:${item.version}`, {
           event: 'status_changed',
           actor,
@@ -512,6 +522,8 @@ export class LeadRepository {
     const plan = planAcknowledge(stateOf(item), actor, now);
     if (!plan.changed) return { lead: leadView(item), acknowledgedNow: false };
     const at = now.toISOString();
+    // "I'm on it" stops the SLA clock: recorded on the clock and the timeline.
+    const stop = stopSlaClock(item.sla, 'acknowledged', now);
     const events: AnalyticsEvent[] = plan.firstResponse
       ? [
           {
@@ -534,9 +546,11 @@ export class LeadRepository {
               leadId,
               open: isOpen(item),
               unacknowledged: true,
+              slaStop: stop,
             }),
           },
         },
+        ...(stop ? [this.slaStoppedEntry(item, at, actor, stop)] : []),
         this.entry(item, at, `${leadId}:acknowledged`, {
           event: 'acknowledged',
           actor,
@@ -636,6 +650,8 @@ export class LeadRepository {
       ],
       undefined,
     );
+    // Its reminder at the due time and the team lead's alert if it is still open a while later.
+    if (this.data.timers) await scheduleTaskTimers(this.data.timers, config, stored, new Date(at));
     return taskView(
       parseItem(taskItemSchema, { ...keys.task(item.contactId, taskId), ...stored, version: 1 }),
     );
@@ -701,6 +717,10 @@ export class LeadRepository {
     );
     const updated = await this.findTask(taskId);
     if (!updated) throw new NotFoundError(`No task ${taskId}.`);
+    // A moved or reopened task gets timers for its due time; the old ones find it moved (or done) and do nothing.
+    if (this.data.timers && (set.dueAt !== undefined || set.status === 'open')) {
+      await scheduleTaskTimers(this.data.timers, config, updated, new Date(at));
+    }
     return taskView(updated);
   }
 
@@ -772,6 +792,32 @@ export class LeadRepository {
     const { item, config } = await this.read(viewer, leadId);
     if (!canLead(viewer, item, config))
       throw new RoleForbiddenError('Reassigning is for team leads and admins.');
+    return this.reassign(viewer, item, config, request, ifMatch);
+  }
+
+  /**
+   * "Pass it on": the lead's owner gives it to the next available manager of its team, by the team's own
+   * fairness rules (`assign`'s planning without a target), recorded as passed on by them. Anyone but the
+   * owner is refused (`RoleForbiddenError`, or `NotFoundError` for a lead they may not see); nobody else
+   * available is a `ConflictError` (`nobody_available`) and the lead stays with them.
+   */
+  async passOn(viewer: Viewer, leadId: string, reason: string) {
+    const { item, config } = await this.read(viewer, leadId);
+    if (item.ownerId === undefined || item.ownerId !== viewer.managerId) {
+      throw new RoleForbiddenError("Only the lead's owner passes it on.");
+    }
+    return this.reassign(viewer, item, config, { reason }, undefined, 'passed_on');
+  }
+
+  private async reassign(
+    viewer: Viewer,
+    item: LeadItem,
+    config: LeadflowConfig,
+    request: { managerId?: string | undefined; reason?: string | undefined },
+    ifMatch: string | undefined,
+    via?: 'passed_on',
+  ) {
+    const { leadId } = item;
     if (!isOpen(item))
       throw new ConflictError(`The lead is ${item.status}; a closed lead is not reassigned.`, 'lead_closed');
     if (!ifMatchHolds(ifMatch, item.version))
@@ -813,6 +859,25 @@ export class LeadRepository {
     }
     const at = now.toISOString();
     const previous = item.ownerId;
+    // The new owner's SLA clock (the lead's next generation), while the lead still awaits a first response.
+    const clock = this.data.timers
+      ? startSlaClock({
+          lead: {
+            priority: prioritySchema.catch('normal').parse(item.priority),
+            teamId: plan.assignment.teamId,
+            rule: plan.assignment.rule,
+            ownerId: plan.managerId,
+            status: item.status,
+            acknowledgedAt: item.acknowledgedAt,
+          },
+          sla: config.sla,
+          team: config.teams.get(plan.assignment.teamId),
+          start: now,
+          reason: 'reassigned',
+          previous: item.sla,
+          scale: this.data.timers.timeScale,
+        })
+      : undefined;
     const events: AnalyticsEvent[] = [
       ...(previous && !item.firstResponseAt
         ? [{ kind: 'unassigned' as const, lead: leadFacts(item), managerId: previous }]
@@ -832,6 +897,7 @@ export class LeadRepository {
         from: previous ?? null,
         to: plan.managerId,
         strategy: plan.assignment.strategy,
+        ...(via ? { via } : {}),
       },
     );
     await this.commit(
@@ -846,6 +912,7 @@ export class LeadRepository {
               now: at,
               leadId,
               open: true,
+              sla: clock,
             }),
           },
         },
@@ -855,6 +922,7 @@ export class LeadRepository {
           from: previous,
           to: plan.managerId,
           strategy: plan.assignment.strategy,
+          ...(via ? { via } : {}),
           summary: plan.assignment.reason,
         }),
         { Update: { TableName: this.data.tableName, ...managerLoadItem.assigned(plan.managerId, at) } },
@@ -874,6 +942,9 @@ export class LeadRepository {
       returning: false,
     };
     await this.data.enqueueNotifications([alert]);
+    // The new clock's first timer, beside the alert and never before it.
+    const slaTimer = slaTimerFor(item, clock);
+    if (slaTimer) await this.data.timers?.schedule([slaTimer]);
     return this.view(viewer, leadId);
   }
 
@@ -891,6 +962,25 @@ export class LeadRepository {
     if (item.ownerId !== undefined && item.ownerId === viewer.managerId) return;
     if (canLead(viewer, item, config)) return;
     throw new RoleForbiddenError("Only the lead's owner or a team lead over it changes its stage.");
+  }
+
+  /** The timeline entry of a first response stopping the lead's SLA clock. */
+  private slaStoppedEntry(
+    item: LeadItem,
+    at: string,
+    actor: string,
+    stop: NonNullable<ReturnType<typeof stopSlaClock>>,
+  ) {
+    const sla = item.sla as SlaRecord;
+    return this.entry(item, at, `${item.leadId}:sla:${sla.generation}:stopped`, {
+      event: 'sla_stopped',
+      actor,
+      generation: sla.generation,
+      policyId: sla.policyId,
+      dueAt: sla.dueAt,
+      stoppedBy: stop.stoppedBy,
+      summary: stop.summary,
+    });
   }
 
   /** A timeline entry of this lead, written once (a retried request writes the same entry). */

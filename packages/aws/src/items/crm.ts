@@ -112,10 +112,18 @@ export const crmLeadItem = {
       open: boolean;
       /** Also only while not acknowledged (an acknowledgement). */
       unacknowledged?: boolean;
+      /** The first response stops the lead's SLA clock (which the lead has, as read): when, and by what. */
+      slaStop?: { stoppedAt: string; stoppedBy: 'acknowledged' | 'contacted' } | undefined;
     },
   ): UpdateOp => {
     const guard = versionGuard(input.version);
     const { parts, names, values } = assignments(input.set, 'a');
+    if (input.slaStop) {
+      // Into the clock's map, so a timer's concurrent step (which never moves the version) is not undone.
+      parts.push('sla.stoppedAt = :slaStoppedAt', 'sla.stoppedBy = :slaStoppedBy');
+      values[':slaStoppedAt'] = input.slaStop.stoppedAt;
+      values[':slaStoppedBy'] = input.slaStop.stoppedBy;
+    }
     const touch = input.open ? ', gsi4sk = :openSk' : '';
     const remove = input.open ? '' : ' REMOVE gsi4pk, gsi4sk';
     return {
@@ -154,6 +162,8 @@ export const crmLeadItem = {
       now: string;
       leadId: string;
       open: boolean;
+      /** The new owner's SLA clock, replacing the old one. */
+      sla?: Record<string, unknown> | undefined;
     },
   ): UpdateOp => {
     const guard = versionGuard(input.version);
@@ -161,7 +171,7 @@ export const crmLeadItem = {
       Key: key,
       UpdateExpression: `SET ownerId = :owner, gsi1pk = :ownerKey, teamId = :team, gsi2pk = :teamKey, assignment = :assignment, assignedAt = :now, version = :next, touchedAt = :now${
         input.open ? ', gsi4pk = :openKey, gsi4sk = :openSk' : ''
-      } REMOVE queuedAt`,
+      }${input.sla ? ', sla = :sla' : ''} REMOVE queuedAt`,
       ConditionExpression: `attribute_exists(pk) AND ${guard.condition}`,
       ExpressionAttributeValues: {
         ...guard.values,
@@ -178,6 +188,7 @@ export const crmLeadItem = {
               ':openSk': keys.openSk(input.now, input.leadId),
             }
           : {}),
+        ...(input.sla ? { ':sla': input.sla } : {}),
       },
     };
   },

@@ -5,8 +5,12 @@
  */
 export * from './audit';
 export * from './crm';
+export * from './follow-ups';
+export * from './links';
 export * from './operations';
 export * from './privacy';
 export * from './schema';
 export * from './segments';
 export * from './stats';
+export * from './timers';
+export * from './webhooks';

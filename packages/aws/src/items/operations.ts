@@ -455,11 +455,19 @@ export const leadItem = {
    */
   dequeued: (
     key: Key,
-    input: { teamId: string; owner: string; record: Assignment; now: string },
+    input: {
+      teamId: string;
+      owner: string;
+      record: Assignment;
+      now: string;
+      /** The owner's SLA clock, started with the assignment. */
+      sla?: Record<string, unknown> | undefined;
+    },
   ): UpdateOp => ({
     Key: { pk: key.pk, sk: key.sk },
-    UpdateExpression:
-      'SET ownerId = :owner, gsi1pk = :ownerKey, assignment = :assignment, teamId = :team, dequeuedAt = :now, gsi2pk = :teamKey, gsi4pk = :openKey REMOVE queuedAt',
+    UpdateExpression: `SET ownerId = :owner, gsi1pk = :ownerKey, assignment = :assignment, teamId = :team, dequeuedAt = :now, gsi2pk = :teamKey, gsi4pk = :openKey${
+      input.sla ? ', sla = :sla' : ''
+    } REMOVE queuedAt`,
     ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(ownerId) AND gsi1pk = :queue',
     ExpressionAttributeValues: {
       ':owner': input.owner,
@@ -470,6 +478,7 @@ export const leadItem = {
       ':openKey': keys.open(input.record.teamId),
       ':now': input.now,
       ':queue': keys.queue(input.teamId),
+      ...(input.sla ? { ':sla': input.sla } : {}),
     },
   }),
   /** A team's queue of leads waiting for a manager, oldest first (on gsi1). */

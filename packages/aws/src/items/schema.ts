@@ -1,4 +1,4 @@
-import { assignmentSchema, captureEventSchema } from '@leadflow/core';
+import { assignmentSchema, captureEventSchema, slaRecordSchema } from '@leadflow/core';
 import { z } from 'zod';
 
 /**
@@ -19,6 +19,8 @@ import { z } from 'zod';
  * | send ledger | NOTIFY#<function>          | <hash of notification id>  |                 |                     |
  * | lead queued | CONTACT#<contactId>        | LEAD#<leadId>              | QUEUE#<team>    | LEAD#<capturedAt>   |
  * | mgr load    | MANAGER#<managerId>        | LOAD                       |                 |                     |
+ * | alert prefs | MANAGER#<managerId>        | PREFS                      |                 |                     |
+ * | link use    | LINK#<sha256 of the token> | USE                        |                 |                     |
  * | rate window | RATE#<scope>#<client key>  | MIN#<window start, epoch s>|                 |                     |
  * | ack mailbox | ACK#MAILBOX#<hash>         | ACK                        |                 |                     |
  * | ack domain  | ACK#DOMAIN#<form>#<domain> | HOUR#<yyyy-mm-ddThh>       |                 |                     |
@@ -189,6 +191,8 @@ export const leadItemSchema = z.looseObject({
   firstResponseVia: z.enum(['acknowledged', 'contacted']).optional(),
   speedToLeadMs: z.coerce.number().optional(),
   erasedAt: z.string().optional(),
+  /** The first-response SLA clock (core `slaRecordSchema`); absent: none runs. */
+  sla: slaRecordSchema.optional(),
 });
 export type LeadItem = z.infer<typeof leadItemSchema>;
 
