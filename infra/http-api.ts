@@ -142,9 +142,11 @@ const MANAGERS_ROUTES: readonly ManagersRouteDefinition[] = [
     id: 'ConsoleRoute',
     key: HttpRouteKey.with('/console/{proxy+}', HttpMethod.ANY),
     reason:
-      "The console's pages are public shells: they sign the user in through the Cognito hosted pages and " +
-      'read every lead or contact through the /v1/ routes, which the JWT authorizer guards; a page itself ' +
-      'holds no data.',
+      "The console's pages carry their own authority: a browser cannot send a bearer token, so each page " +
+      'reads the session cookie (the Cognito access token from the managed sign-in with PKCE, HttpOnly, ' +
+      'Secure, SameSite=Lax) and the function verifies it with the same code and the same viewer rules as ' +
+      'the /v1/ routes; without a valid session a page only redirects to the sign-in, and every form post ' +
+      "must come from this origin with the session's CSRF token.",
   },
   ...([HttpMethod.GET, HttpMethod.POST] as const).map((method) => ({
     id: method === HttpMethod.GET ? 'ActionLinkPageRoute' : 'ActionLinkActRoute',

@@ -84,11 +84,14 @@ export class LeadflowStack extends Stack {
     this.auth = new Auth(this, 'Auth', {
       callbackUrls:
         config.authCallbackUrls.length > 0 ? config.authCallbackUrls : [`${consoleBase}/callback`],
-      logoutUrls: [`${consoleBase}/`],
+      logoutUrls: [`${consoleBase}/signed-out`],
       domainPrefix: config.authDomainPrefix,
     });
     const api = this.functions.byKey.api;
     this.auth.bindTokenVerifier(api);
+    // The console's managed sign-in (authorization code with PKCE) needs the hosted domain; without one the
+    // console has no sign-in on AWS and the JSON API works as before.
+    if (this.auth.domain) api.function.addEnvironment(env.authDomainUrl, this.auth.domain.baseUrl());
     bindRawMailErasure(api, this.inboundEmail.bucket, rawMailBucket.objectKeyPrefix);
     this.httpApi.addManagersApi({
       handler: api.function,

@@ -28,7 +28,9 @@ import sesModule from 'aws-ses-v2-local';
 import { startFauxqs } from 'fauxqs';
 import { Hono } from 'hono';
 import { config } from '../config';
+import { createApiApp } from '../functions/api/app';
 import { SqsEventSource, type SqsHandler } from './event-source';
+import { localIntegrationEnv, seedLocalWebhook } from './integrations';
 import {
   DEFAULT_ISSUER_DIR,
   findLocalUser,
@@ -36,9 +38,9 @@ import {
   localIssuerApp,
   localIssuerUrl,
   localJwksUrl,
+  localUsers,
   signLocalToken,
 } from './issuer';
-import { localIntegrationEnv, seedLocalWebhook } from './integrations';
 import { lambdaContext } from './lambda-context';
 import { provisionQueues, provisionTable } from './provision';
 import { type ScheduledHandler, ScheduleSource } from './schedule-source';
@@ -397,7 +399,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     // Ingest first: its routes answer their own paths before any middleware of the managers' API runs,
     // as API Gateway sends them to ingest on AWS; every other path reaches the managers' API.
     web.route('/', ingest.app);
-    web.route('/', api.app);
+    // The api app again, with the local sign-in of the managers' console (a deployed stack has none).
+    web.route('/', createApiApp({ ...api.deps, localSignIn: localConsoleSignIn(issuer) }));
     const server = await listen(web, apiPort);
     stops.push(() => new Promise<void>((done) => server.close(() => done())));
     urls.api = `http://localhost:${(server.address() as AddressInfo).port}`;
@@ -425,6 +428,37 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     await stop();
     throw error;
   }
+}
+
+/**
+ * The console's local sign-in: every seeded user, by name and role, signed in with a 12-hour token of the
+ * local issuer (the same token `npm run -s token` prints).
+ */
+function localConsoleSignIn(issuer: { url: string; clientId: string; dir: string }) {
+  const users = localUsers(config);
+  return {
+    users: users.map((user) => {
+      const name = config.managers.get(user.username)?.name ?? user.username;
+      const role = user.groups.includes('admin')
+        ? 'admin'
+        : user.groups.includes('team_lead')
+          ? 'team lead'
+          : 'manager';
+      return { username: user.username, label: `${name} (${role})` };
+    }),
+    signIn: async (username: string) => {
+      const user = users.find((candidate) => candidate.username === username);
+      if (!user) throw new Error(`${username} is not a seeded user`);
+      return signLocalToken({
+        username: user.username,
+        groups: user.groups,
+        expiresInSeconds: 12 * 3600,
+        issuer: issuer.url,
+        clientId: issuer.clientId,
+        dir: issuer.dir,
+      });
+    },
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { DataContext } from '@leadflow/aws';
 import type { DeliveryMessage, Viewer } from '@leadflow/core';
+import type { HostedLogin } from './console/hosted-login';
 
 /** What the managers' API is built from: the data context and the token check. */
 export interface ApiDeps {
@@ -27,6 +28,20 @@ export interface ApiDeps {
   readonly deliveries?: {
     readonly enqueue: (messages: readonly DeliveryMessage[]) => Promise<void>;
     readonly allowLoopbackUrls: boolean;
+  };
+  /**
+   * The managers' console's sign-in on AWS: Cognito managed login (authorization code with PKCE) for the
+   * stack's app client. Without it (and without `localSignIn`), `/console/login` answers 404.
+   */
+  readonly hostedLogin?: HostedLogin;
+  /**
+   * The local sign-in: `/console/login` lists the seeded users and signs one in with the local issuer. Only
+   * `local/system.ts` sets it (`npm start`, tests); a deployed stack never does, so there the page is 404.
+   */
+  readonly localSignIn?: {
+    readonly users: readonly { readonly username: string; readonly label: string }[];
+    /** An access token for a seeded user, verified by `authenticate` like any other. */
+    readonly signIn: (username: string) => Promise<string>;
   };
   /** Called once per answered request, for logs and metrics (never with PII). */
   readonly observe?: (event: { route: string; status: number; error?: string }) => void;

@@ -21,7 +21,7 @@ import middy from '@middy/core';
 import { handle } from 'hono/aws-lambda';
 import { ulid } from 'ulid';
 import { config } from '../../config';
-import { createApiApp } from './app';
+import { type ApiDeps, createApiApp } from './app';
 
 const logger = new Logger({ serviceName: 'api' });
 const metrics = new Metrics({ serviceName: 'api' });
@@ -34,6 +34,7 @@ const settings = readEnv([
   'authIssuer',
   'authJwksUrl',
   'authClientId',
+  'authDomainUrl',
   'publicBaseUrl',
   'linkSecretArn',
   'linkSecret',
@@ -69,7 +70,8 @@ const data: DataContext = {
   timers: new TimerQueue(sqs, settings.timersQueueUrl, { timeScale: settings.slaTimeScale }),
 };
 
-export const app = createApiApp({
+/** What the app is built from; `npm start` builds its own app from these plus the local sign-in. */
+export const deps: ApiDeps = {
   data,
   // Links on the pages the API serves are built from configuration, never from Host or X-Forwarded-*.
   ...(settings.publicBaseUrl ? { publicBaseUrl: settings.publicBaseUrl } : {}),
@@ -84,6 +86,17 @@ export const app = createApiApp({
     allowLoopbackUrls: settings.publicBaseUrl?.startsWith('http://localhost') ?? false,
   },
   linkKey,
+  // The console's sign-in: Cognito managed login with PKCE, returning to `<public base>/console/callback`.
+  ...(settings.authDomainUrl && settings.publicBaseUrl
+    ? {
+        hostedLogin: {
+          domainUrl: settings.authDomainUrl,
+          clientId: settings.authClientId,
+          redirectUri: `${settings.publicBaseUrl.replace(/\/+$/, '')}/console/callback`,
+          logoutUri: `${settings.publicBaseUrl.replace(/\/+$/, '')}/console/signed-out`,
+        },
+      }
+    : {}),
   // The same check behind API Gateway's JWT authorizer: a second look, and the user's role from the config.
   authenticate: createAuthenticator({
     issuer: settings.authIssuer,
@@ -97,6 +110,8 @@ export const app = createApiApp({
     if (event.status >= 500) logger.error('Request failed', { ...event });
     else logger.info('Request handled', { ...event });
   },
-});
+};
+
+export const app = createApiApp(deps);
 
 export const handler = middy(handle(app)).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -16,7 +16,13 @@ import {
   TimerQueue,
   tableConfigSource,
 } from '@leadflow/aws';
-import { type TimerKind, type TimerMessage, type TimerOf, timerMessageSchema, timerWaitsLonger } from '@leadflow/core';
+import {
+  type TimerKind,
+  type TimerMessage,
+  type TimerOf,
+  timerMessageSchema,
+  timerWaitsLonger,
+} from '@leadflow/core';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { config } from '../../config';

@@ -176,7 +176,8 @@ describe('a new form lead', () => {
       status: 'new',
       contact: { name: p.name, phone: p.e164 },
     });
-    expect(String((created?.data.contact as { email: string }).email).toLowerCase()).toBe(p.emailKey);
+    const contact = created?.data.contact as { email?: string } | undefined;
+    expect(contact?.email?.toLowerCase()).toBe(p.emailKey);
     expect(created?.request.body).not.toContain('quote');
     expect(created?.id).toMatch(/^evt_/);
     // The initial assignment is an event of its own.
@@ -296,6 +297,35 @@ describe('the admin API', () => {
       'webhook.deleted',
     ]);
   });
+
+  it('disables a subscription whose endpoint answers 410, and records it in the audit trail', async () => {
+    receiver.answer('/gone', { status: 410, body: 'gone' });
+    const created = await api('admin@example.com', 'POST', '/v1/admin/webhooks', {
+      url: `${receiver.url}/gone`,
+      events: ['lead.created'],
+    });
+    expect(created.status).toBe(201);
+    await submit('gone1');
+    const disabled = await eventually(async () => {
+      const list = await api('admin@example.com', 'GET', '/v1/admin/webhooks');
+      const found = list.body.items.find((item: { id: string }) => item.id === created.body.id);
+      expect(found).toMatchObject({ status: 'disabled', disabledReason: expect.stringContaining('410') });
+      return found;
+    }, 20_000);
+    expect(disabled.disabledAt).toBeDefined();
+    const audit = await api('admin@example.com', 'GET', `/v1/admin/audit?target=webhook:${created.body.id}`);
+    expect(
+      audit.body.items.filter((entry: { action: string }) => entry.action === 'webhook.disabled'),
+    ).toEqual([expect.objectContaining({ actor: 'system', role: 'system' })]);
+    // Once disabled, nothing more is posted to it: the next lead reaches the demo subscriber only.
+    const next = await submit('gone2');
+    const { leadId } = await leadOf(next);
+    await eventually(async () => expect(eventsOfLead(leadId, 'lead.created')).toHaveLength(1), 20_000);
+    expect(receiver.to('/gone')).toHaveLength(1);
+    expect((await api('admin@example.com', 'DELETE', `/v1/admin/webhooks/${created.body.id}`)).status).toBe(
+      204,
+    );
+  }, 40_000);
 
   it('lists dead letters and replays one once, with its original webhook-id', async () => {
     const eventId = 'evt_deadbeefdeadbeefdeadbeefdeadbeef';

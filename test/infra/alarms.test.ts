@@ -21,13 +21,14 @@ function alarmsOn(metricName: string) {
 }
 
 describe('alarms', () => {
-  // Each queue's DLQ, the inbound-email function's asynchronous-invocation DLQ and the on-failure queues of
-  // the stream's two mappings (outbox, events).
+  // Each queue's DLQ, the asynchronous-invocation DLQs of the inbound-email and sesEvents functions and the
+  // on-failure queues of the stream's two mappings (outbox, events).
   const deadLetterQueues = () => [
     ...queueKeys.map((key) => stack.queues.byKey[key].deadLetterQueue),
     stack.functions.inboundEmailDeadLetterQueue,
     stack.functions.outboxDeadLetterQueue,
     stack.functions.eventsDeadLetterQueue,
+    stack.functions.sesEventsDeadLetterQueue,
   ];
   // The deliverer's dead-lettered deliveries and disabled targets (test/infra/integrations.test.ts).
   const METRIC_ALARMS = 2;
@@ -35,9 +36,9 @@ describe('alarms', () => {
   it('has one alarm per DLQ, per function error, ingest throttles, API 5xx and the delivery metrics', () => {
     template.resourceCountIs(
       'AWS::CloudWatch::Alarm',
-      queueKeys.length + 3 + functionKeys.length + 2 + METRIC_ALARMS,
+      queueKeys.length + 4 + functionKeys.length + 2 + METRIC_ALARMS,
     );
-    expect(alarmsOn('ApproximateNumberOfMessagesVisible')).toHaveLength(queueKeys.length + 3);
+    expect(alarmsOn('ApproximateNumberOfMessagesVisible')).toHaveLength(queueKeys.length + 4);
     expect(alarmsOn('Errors')).toHaveLength(functionKeys.length);
     expect(alarmsOn('Throttles')).toHaveLength(1);
     expect(alarmsOn('5xx')).toHaveLength(1);
@@ -131,7 +132,13 @@ describe('alarm topic', () => {
   });
 
   it('has no subscription when alarmEmail is empty', () => {
-    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    // (The SES events topic's one subscriber is the sesEvents function: test/infra/email-events.test.ts.)
+    expect(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } })).toEqual({});
+    expect(
+      template.findResources('AWS::SNS::Subscription', {
+        Properties: { TopicArn: { Ref: logicalId(stack.alarms.topic) } },
+      }),
+    ).toEqual({});
   });
 
   it('subscribes alarmEmail when set', () => {

@@ -130,7 +130,7 @@ describe('the console app client', () => {
   it("returns to the API's own /console/callback by default", () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       CallbackURLs: [{ 'Fn::Join': ['', [apiEndpoint(), '/console/callback']] }],
-      LogoutURLs: [{ 'Fn::Join': ['', [apiEndpoint(), '/console/']] }],
+      LogoutURLs: [{ 'Fn::Join': ['', [apiEndpoint(), '/console/signed-out']] }],
     });
   });
 
@@ -145,9 +145,26 @@ describe('the console app client', () => {
     });
     custom.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       CallbackURLs: ['https://crm.example.com/console/callback', 'http://localhost:3000/console/callback'],
-      LogoutURLs: ['https://leads.example.com/console/'],
+      LogoutURLs: ['https://leads.example.com/console/signed-out'],
     });
     custom.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'leadflow-demo' });
+    // The console's managed sign-in goes to that domain; without one (the default) the api is not told any.
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'api',
+          [env.authDomainUrl]: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'api',
+          [env.authDomainUrl]: Match.absent(),
+        }),
+      },
+    });
   });
 
   it.each([

@@ -307,7 +307,9 @@ describe('notifier', () => {
       Action: 'dynamodb:GetItem',
       Resource: table,
       Condition: {
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTIFY#*', 'CONFIG#*', 'MANAGER#*'] },
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': ['NOTIFY#*', 'CONFIG#*', 'MANAGER#*', 'SUPPRESS#*'],
+        },
       },
     });
     expect(statements('notifier')).toContainEqual({

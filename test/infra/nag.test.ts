@@ -27,6 +27,8 @@ const ROUTE_IDS = [
   'ConsoleRoute',
   'ActionLinkPageRoute',
   'ActionLinkActRoute',
+  'UnsubscribePageRoute',
+  'UnsubscribeRoute',
 ];
 /** The routes behind the JWT authorizer: nothing to acknowledge. */
 const AUTHORIZED_ROUTE_IDS = ['ManagersRoute'];
@@ -116,6 +118,11 @@ describe('cdk-nag AwsSolutions', () => {
           ),
           path: `${stack.stackName}/Functions/Api/Role`,
         },
+        // The sesEvents function's asynchronous-invocation DLQ is a dead-letter queue itself.
+        {
+          id: expect.stringMatching(/AwsSolutions-SQS3$/),
+          path: `${stack.stackName}/Functions/SesEventsDeadLetterQueue`,
+        },
         // MFA is optional (TOTP), on the user pool itself.
         {
           id: expect.stringMatching(/AwsSolutions-COG2$/),
@@ -123,7 +130,7 @@ describe('cdk-nag AwsSolutions', () => {
         },
       ]),
     );
-    expect(acknowledged).toHaveLength(ROUTE_IDS.length + 10);
+    expect(acknowledged).toHaveLength(ROUTE_IDS.length + 11);
   });
 
   it('says why the webhook route needs no authorizer: providers sign their requests', () => {

@@ -14,6 +14,8 @@ export interface SentEmail {
   destination: { to: string[] };
   subject: string;
   body: { text?: string; html?: string };
+  /** The headers the sender gave SES (`Content.Simple.Headers`), as aws-ses-v2-local stores them. */
+  headers?: { name: string; value: string }[];
   at: number;
 }
 
@@ -32,7 +34,12 @@ export interface TestSystem extends LocalSystem {
 
 /** Starts the real local system (DynamoDB Local, fauxqs, SES local, handlers) on free ports. */
 export async function startTestSystem(
-  options: { rateLimitPerClient?: number; configCacheSeconds?: number } = {},
+  options: {
+    rateLimitPerClient?: number;
+    configCacheSeconds?: number;
+    /** SLA_TIME_SCALE for this system (0.01: a 2-minute target in 1.2 s); unset: 1. */
+    slaTimeScale?: number;
+  } = {},
 ): Promise<TestSystem> {
   // A key pair of the test system's own: `system.token(user, { expiresInSeconds })` signs with it, and so
   // does `npx tsx local/token.ts <user> --port <port> --dir <system.issuer.dir>`.
@@ -44,6 +51,8 @@ export async function startTestSystem(
     rateLimitPerClient: options.rateLimitPerClient ?? 0,
     // A test that changes the runtime configuration sets 0, so the next lead sees the change.
     ...(options.configCacheSeconds === undefined ? {} : { configCacheSeconds: options.configCacheSeconds }),
+    // Real delays unless a test shrinks them; never whatever SLA_TIME_SCALE the shell running the tests has.
+    slaTimeScale: options.slaTimeScale ?? 1,
     pollWaitSeconds: 1,
     prefix: `t${randomUUID().slice(0, 8)}-`,
   });

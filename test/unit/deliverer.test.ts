@@ -75,7 +75,7 @@ class Harness {
       chatState: async (teamId, kind) => this.chatStates.get(`${teamId}#${kind}`),
       disableSubscription: async (id, at, reason) => {
         const subscription = this.subscriptions.get(id);
-        if (!subscription || subscription.status !== 'active') return false;
+        if (subscription?.status !== 'active') return false;
         this.subscriptions.set(id, {
           ...subscription,
           status: 'disabled',

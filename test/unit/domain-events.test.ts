@@ -164,10 +164,29 @@ describe('domain events from timeline and audit entries', () => {
     expect(lost[1]?.data).toMatchObject({ reason: 'Went with a competitor', status: 'lost' });
   });
 
-  it('maps the SLA helper’s breach entry to sla.breached', () => {
+  it('maps an escalation that passed the lead on to lead.assigned, and one that alerted the team lead to nothing', () => {
+    const passed = systemEntry('escalated', { level: 2, action: 'reassign', from: 'alice', to: 'bob' });
+    expect(domainEventsOf(passed, { ...lead, ownerId: 'bob' })).toEqual([
+      expect.objectContaining({
+        type: 'lead.assigned',
+        data: expect.objectContaining({ ownerId: 'bob', previousOwnerId: 'alice', via: 'escalation' }),
+      }),
+    ]);
+    const notified = systemEntry('escalated', { level: 1, action: 'notify_team_lead', to: 'lead-sales' });
+    expect(entryNeeds(notified)).toBeUndefined();
+    expect(domainEventsOf(notified, lead)).toEqual([]);
+  });
+
+  it('maps the SLA clock’s breach entry to sla.breached, naming the owner whose clock ran out', () => {
     const events = domainEventsOf(
-      systemEntry('sla_breached', { level: 1, dueAt: '2025-06-01T09:32:00.000Z' }),
-      lead,
+      systemEntry('sla_breached', {
+        generation: 1,
+        policyId: 'default',
+        ownerId: 'alice',
+        dueAt: '2025-06-01T09:32:00.000Z',
+      }),
+      // Passed on since: the breach still names the owner whose clock it was.
+      { ...lead, ownerId: 'bob' },
     );
     expect(events).toEqual([
       expect.objectContaining({
@@ -176,7 +195,8 @@ describe('domain events from timeline and audit entries', () => {
           leadId: 'lead-1',
           teamId: 'sales',
           ownerId: 'alice',
-          level: 1,
+          policyId: 'default',
+          generation: 1,
           dueAt: '2025-06-01T09:32:00.000Z',
           breachedAt: '2025-06-01T10:00:00.000Z',
         }),

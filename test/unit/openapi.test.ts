@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { type ApiDeps, createApiApp } from '../../functions/api/app';
 import { PUBLIC_TAG } from '../../functions/api/openapi/public';
 import { ACTION_LINKS_TAG } from '../../functions/api/routes/actions';
-import { escapeHtml } from '../../functions/api/routes/console';
 import { BUNDLED_ASSETS_DIR, SWAGGER_UI_FILES, swaggerUiDir } from '../../functions/api/routes/docs';
 import { UNSUBSCRIBE_TAG } from '../../functions/api/routes/unsubscribe';
 import { createIngestApp } from '../../functions/ingest/app';
@@ -63,8 +61,8 @@ const document = (async () => {
   return (await response.json()) as Document;
 })();
 
-/** The API's own pages, which describe the routes rather than being routes of the API. */
-const SELF = /^\/(openapi\.json$|docs(\/|$)|console\/)/;
+/** The API's own pages (its description, the managers' console), which are not routes of the JSON API. */
+const SELF = /^\/(openapi\.json$|docs(\/|$)|console(\/|$))/;
 
 /** Every method + path a hono app answers with a handler (not middleware), as OpenAPI writes them. */
 function servedRoutes(app: Hono): string[] {
@@ -272,67 +270,4 @@ describe('Swagger UI in the Lambda bundle', () => {
   });
 });
 
-describe('/console/leads/{id}', () => {
-  const LEAD = '01JD7Q4W3V0K8X2N5R6T9Y1ZAB';
-  const configured = apiApp({ publicBaseUrl: 'https://api.example.com/' });
-
-  it('says how to read the lead with the API, with the configured base URL', async () => {
-    const response = await configured.request(`/console/leads/${LEAD}`, {
-      headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' },
-    });
-    expect(response.status).toBe(200);
-    const html = await response.text();
-    expect(html).toContain('npm run -s token -- &lt;your user&gt;');
-    expect(html).toContain(`curl -H "Authorization: Bearer $TOKEN" https://api.example.com/v1/leads/${LEAD}`);
-    expect(html).toContain(
-      `curl -X POST -H "Authorization: Bearer $TOKEN" https://api.example.com/v1/leads/${LEAD}/acknowledge`,
-    );
-    expect(html).toContain('href="https://api.example.com/docs"');
-    expect(html).not.toContain('evil.example');
-  });
-
-  it('never takes the base URL from the request: without configuration, links are relative', async () => {
-    const response = await api.request(`http://evil.example/console/leads/${LEAD}`, {
-      headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example' },
-    });
-    const html = await response.text();
-    expect(html).not.toContain('evil.example');
-    expect(html).toContain('href="/docs"');
-    expect(html).toContain(`curl -H "Authorization: Bearer $TOKEN" $LEADFLOW_API/v1/leads/${LEAD}`);
-  });
-
-  it('is a page without script, data or caching', async () => {
-    const response = await api.request(`/console/leads/${LEAD}`);
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    const csp = response.headers.get('content-security-policy') ?? '';
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).not.toMatch(/script-src|unsafe-inline/);
-    const html = await response.text();
-    expect(html).not.toMatch(/<script/i);
-    // The one inline stylesheet is allowed by exactly its hash.
-    const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
-    expect(csp).toContain(`style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'`);
-  });
-
-  it('escapes whatever it writes into the page (defence in depth behind the id check)', () => {
-    expect(escapeHtml(`<script>alert("x")</script>&'`)).toBe(
-      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;',
-    );
-  });
-
-  it.each([
-    ['markup', encodeURIComponent('<script>alert(1)</script>')],
-    ['quotes', encodeURIComponent('x" onmouseover="alert(1)')],
-    ['a path', encodeURIComponent('../../v1/leads')],
-    ['an overlong id', 'a'.repeat(101)],
-  ])('answers 404 to an id that is %s, echoing nothing of it', async (_name, id) => {
-    const response = await api.request(`/console/leads/${id}`);
-    expect(response.status).toBe(404);
-    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
-    const html = await response.text();
-    expect(html).toContain('No such lead');
-    expect(html).not.toMatch(/<script|onmouseover|alert\(|aaaaaaaaaa/);
-  });
-});
+// The managers' console (`/console/…`) is tested in test/unit/console.test.ts and test/e2e/console.test.ts.

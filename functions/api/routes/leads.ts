@@ -44,6 +44,23 @@ export const leadSchema = z
       })
       .optional(),
     acknowledged: z.object({ at: z.string(), by: z.string().optional() }).optional(),
+    sla: z
+      .object({
+        policyId: z.string(),
+        priority: z.string(),
+        ownerId: z.string(),
+        generation: z.number().describe('1 for the first owner; each new owner gets a new clock'),
+        startedAt: z.string(),
+        dueAt: z.string().describe('The first-response deadline'),
+        level: z.number().describe('The highest escalation level reached'),
+        nextAt: z.string().optional(),
+        warnedAt: z.string().optional(),
+        breachedAt: z.string().optional(),
+        stoppedAt: z.string().optional(),
+        stoppedBy: z.enum(['acknowledged', 'contacted']).optional(),
+      })
+      .optional()
+      .describe('The first-response SLA clock (absent: none runs)'),
     capture: z.object({}),
   })
   .openapi('Lead');

@@ -320,10 +320,15 @@ export interface FanOut {
 export async function fanOut(item: Record<string, unknown>, deps: FanOutDeps): Promise<FanOut> {
   const needs = entryNeeds(item);
   if (!needs) return { events: [], deliveries: [] };
+  const targets = await deps.targets();
+  // Nobody listens (no active subscription, no chat integration): the lead is not even read.
+  const listened =
+    targets.subscriptions.some((subscription) => subscription.status === 'active') ||
+    Object.keys(deps.secrets.integrations ?? {}).length > 0;
+  if (!listened) return { events: [], deliveries: [] };
   const lead = needs.leadId ? await deps.readLead(needs.leadId) : undefined;
   const events = domainEventsOf(item, lead);
   if (events.length === 0) return { events, deliveries: [] };
-  const targets = await deps.targets();
   const queuedAt = deps.now().toISOString();
   const deliveries: DeliveryMessage[] = [];
   const add = (event: DomainEvent, target: DeliveryTarget, body: string) =>

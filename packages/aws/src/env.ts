@@ -30,6 +30,7 @@ const schemas = {
   authIssuer: z.url(),
   authJwksUrl: z.url(),
   authClientId: z.string().min(1),
+  authDomainUrl: z.url({ protocol: /^https?$/ }).optional(),
   rawPayloadRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
   timersQueueUrl: z.url(),
   deliveriesQueueUrl: z.url(),

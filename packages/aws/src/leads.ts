@@ -218,7 +218,9 @@ export async function routeCapture(deps: RouterDeps, capture: CaptureEvent): Pro
   const [sent, counted, scheduled, clocked] = await Promise.allSettled([
     enqueued,
     counting,
-    followUps.length > 0 && deps.timers ? deps.timers.schedule(followUps) : Promise.resolve(),
+    followUps.length > 0 && deps.timers
+      ? enqueued.then(() => deps.timers?.schedule(followUps))
+      : Promise.resolve(),
     slaTimer && deps.timers ? enqueued.then(() => deps.timers?.schedule([slaTimer])) : Promise.resolve(),
   ]);
   if (sent.status === 'rejected') throw sent.reason;

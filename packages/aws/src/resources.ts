@@ -381,6 +381,11 @@ export const env = {
   authJwksUrl: 'AUTH_JWKS_URL',
   /** The app client whose access tokens are accepted (Cognito access tokens carry `client_id`). */
   authClientId: 'AUTH_CLIENT_ID',
+  /**
+   * The Cognito hosted sign-in domain (`https://<prefix>.auth.<region>.amazoncognito.com`) the managers'
+   * console sends people to (authorization code with PKCE); unset: the console has no sign-in on AWS.
+   */
+  authDomainUrl: 'AUTH_DOMAIN_URL',
   /** Days raw provider payloads (stored submissions) are kept before DynamoDB's TTL removes them. */
   rawPayloadRetentionDays: 'RAW_PAYLOAD_RETENTION_DAYS',
   /** The timers queue (SLA, follow-ups, task reminders). */

@@ -61,7 +61,7 @@ export function deliveryIdOf(eventId: string, target: DeliveryTarget): string {
  * Seconds to wait before each attempt (Standard Webhooks' schedule, stretched past 24 h): immediately,
  * 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 24 h. Eight attempts over about 41.6 hours.
  */
-export const RETRY_DELAYS_SECONDS = [0, 5, 300, 1800, 7200, 18_000, 36_000, 86_400] as const;
+export const RETRY_DELAYS_SECONDS: readonly number[] = [0, 5, 300, 1800, 7200, 18_000, 36_000, 86_400];
 
 /** 429s tolerated on one delivery before they count against the schedule like any failure. */
 export const MAX_THROTTLED = 20;

@@ -95,6 +95,8 @@ const timelineEntrySchema = z.looseObject({
   currency: z.string().optional(),
   strategy: z.string().optional(),
   waitedSeconds: z.coerce.number().optional(),
+  /** An escalation step's action: `reassign` passes the lead on (`from` → `to`). */
+  action: z.string().optional(),
   merge: z.looseObject({ mergeId: z.string(), survivorId: z.string(), mergedId: z.string() }).optional(),
   /** Set on items a merge moved into another contact's partition: their events were sent when first written. */
   mergeUndo: z.unknown().optional(),
@@ -113,8 +115,11 @@ const auditEntrySchema = z.looseObject({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** SLA entry details passed on as they are (the SLA helper's timeline entry), when present. */
-const SLA_DETAILS = ['level', 'priority', 'dueAt', 'targetMinutes', 'targetSeconds', 'escalatedTo', 'stage'];
+/**
+ * SLA entry details passed on as they are (the SLA clock's timeline entry), when present: the owner whose
+ * clock ran out, the policy and the clock's generation (a new owner starts a new one), and the due time.
+ */
+const SLA_DETAILS = ['ownerId', 'policyId', 'generation', 'priority', 'dueAt', 'level'];
 
 /** What an entry needs read before its events can be made: the lead it is about, or nothing. */
 export type EntryNeeds = { readonly leadId?: string };
@@ -140,6 +145,7 @@ type TimelineKind =
   | 'created'
   | 'assigned'
   | 'dequeued'
+  | 'escalated'
   | 'acknowledged'
   | 'status_changed'
   | 'sla_breached'
@@ -160,6 +166,10 @@ function timelineKind(entry: TimelineEntry): TimelineKind | undefined {
     case 'sla_breached':
     case 'merged':
       return entry.event;
+    // An escalation that passed the lead on is an assignment; one that alerted the team lead is not an event
+    // of its own (the breach before it was).
+    case 'escalated':
+      return entry.action === 'reassign' && entry.to ? 'escalated' : undefined;
     default:
       return undefined;
   }
@@ -259,6 +269,14 @@ export function domainEventsOf(item: unknown, lead?: LeadSnapshot): DomainEvent[
           previousOwnerId: entry.from ?? undefined,
           strategy: entry.strategy,
           actor: entry.actor,
+        }),
+      ];
+    case 'escalated':
+      return [
+        event('lead.assigned', {
+          ...base({ ownerId: entry.to ?? lead?.ownerId }),
+          via: 'escalation',
+          previousOwnerId: entry.from ?? undefined,
         }),
       ];
     case 'dequeued':

@@ -109,11 +109,13 @@ export function slaReferenceIssues(
   };
   if (sla.default !== undefined) policy(['sla', 'default'], sla.default);
   for (const [teamId, id] of Object.entries(sla.teams)) {
-    if (!known.teams.has(teamId)) issues.push({ path: ['sla', 'teams', teamId], message: `unknown team ${teamId}` });
+    if (!known.teams.has(teamId))
+      issues.push({ path: ['sla', 'teams', teamId], message: `unknown team ${teamId}` });
     policy(['sla', 'teams', teamId], id);
   }
   for (const [ruleId, id] of Object.entries(sla.rules)) {
-    if (!known.rules.has(ruleId)) issues.push({ path: ['sla', 'rules', ruleId], message: `unknown rule ${ruleId}` });
+    if (!known.rules.has(ruleId))
+      issues.push({ path: ['sla', 'rules', ruleId], message: `unknown rule ${ruleId}` });
     policy(['sla', 'rules', ruleId], id);
   }
   return issues;
@@ -125,7 +127,8 @@ export function slaPolicyFor(
   lead: { readonly teamId: string; readonly rule?: string | undefined },
 ): { readonly policyId: string; readonly policy: SlaPolicy } | undefined {
   if (!sla) return undefined;
-  const id = (lead.rule !== undefined ? sla.rules[lead.rule] : undefined) ?? sla.teams[lead.teamId] ?? sla.default;
+  const id =
+    (lead.rule !== undefined ? sla.rules[lead.rule] : undefined) ?? sla.teams[lead.teamId] ?? sla.default;
   const policy = id === undefined ? undefined : sla.policies[id];
   return id !== undefined && policy ? { policyId: id, policy } : undefined;
 }
@@ -140,7 +143,9 @@ export function scaleSlaPolicy(policy: SlaPolicy, scale: number): SlaPolicy {
   return {
     ...policy,
     targets: Object.fromEntries(Object.entries(policy.targets).map(([p, value]) => [p, by(value)])),
-    ...(policy.warningMinutesBefore === undefined ? {} : { warningMinutesBefore: by(policy.warningMinutesBefore) }),
+    ...(policy.warningMinutesBefore === undefined
+      ? {}
+      : { warningMinutesBefore: by(policy.warningMinutesBefore) }),
     escalation: {
       levels: policy.escalation.levels.map((level) => ({ ...level, afterMinutes: by(level.afterMinutes) })),
       repeat: { ...policy.escalation.repeat, everyMinutes: by(policy.escalation.repeat.everyMinutes) },
@@ -155,10 +160,12 @@ export function scaleSlaPolicy(policy: SlaPolicy, scale: number): SlaPolicy {
 function blockEnd(hours: BusinessHours, at: Date): number {
   const local = localTime(at, hours.timeZone);
   const block = (hours.weekly[local.weekday] ?? [])
-    .map((text) => text.split('-').map((time) => {
-      const [h = 0, m = 0] = time.split(':').map(Number);
-      return h * 60 + m;
-    }))
+    .map((text) =>
+      text.split('-').map((time) => {
+        const [h = 0, m = 0] = time.split(':').map(Number);
+        return h * 60 + m;
+      }),
+    )
     .find(([start = 0, end = 0]) => local.minute >= start && local.minute < end);
   const endMinute = block?.[1] ?? local.minute + 1;
   const end =
@@ -435,7 +442,9 @@ export function stopSlaClock(
   sla: SlaRecord | undefined,
   by: 'acknowledged' | 'contacted',
   at: Date,
-): { readonly stoppedAt: string; readonly stoppedBy: 'acknowledged' | 'contacted'; readonly summary: string } | undefined {
+):
+  | { readonly stoppedAt: string; readonly stoppedBy: 'acknowledged' | 'contacted'; readonly summary: string }
+  | undefined {
   if (!sla || sla.stoppedBy) return undefined;
   const leftMs = Date.parse(sla.dueAt) - at.getTime();
   const seconds = (ms: number) => `${Math.round(Math.abs(ms) / 1000)} s`;

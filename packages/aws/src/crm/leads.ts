@@ -137,6 +137,8 @@ export function leadView(item: LeadItem) {
         }
       : undefined,
     acknowledged: item.acknowledgedAt ? { at: item.acknowledgedAt, by: item.acknowledgedBy } : undefined,
+    /** The first-response SLA clock: its deadline, how far it escalated, and what stopped it. */
+    sla: item.sla,
     capture: {
       name: capture.contact.name,
       email: capture.contact.email,

@@ -61,7 +61,11 @@ export const slaItem = {
       leadId: string;
     },
   ): UpdateOp => {
-    const guard = clockGuard({ generation: input.generation, step: input.step, ownerId: input.previousOwner });
+    const guard = clockGuard({
+      generation: input.generation,
+      step: input.step,
+      ownerId: input.previousOwner,
+    });
     return {
       Key: key,
       UpdateExpression:

@@ -131,7 +131,11 @@ export async function fireSlaTimer(deps: TimerDeps, timer: TimerOf<'sla'>): Prom
     const plan = planSlaStep(
       { lead, sla: lead.sla, timer },
       // Without its policy the clock can still be found stale or stopped; only acting needs it.
-      policy ?? { clock: 'calendar', targets: {}, escalation: { levels: [], repeat: { times: 0, everyMinutes: 1 } } },
+      policy ?? {
+        clock: 'calendar',
+        targets: {},
+        escalation: { levels: [], repeat: { times: 0, everyMinutes: 1 } },
+      },
       now,
     );
     if (plan.kind === 'skip') {
@@ -210,7 +214,9 @@ async function act(
       ownerId: sla.ownerId,
     };
     if (step.kind === 'warning') {
-      entries.push(interactionItem.system({ ...entry, event: 'sla_warning', summary: describeSlaStep(step, sla) }));
+      entries.push(
+        interactionItem.system({ ...entry, event: 'sla_warning', summary: describeSlaStep(step, sla) }),
+      );
       notifications.push({
         kind: 'sla_warning',
         notificationId: `${stepId(step)}:sla_warning`,
@@ -219,7 +225,9 @@ async function act(
         ...base,
       });
     } else if (step.kind === 'breach') {
-      entries.push(interactionItem.system({ ...entry, event: 'sla_breached', summary: describeSlaStep(step, sla) }));
+      entries.push(
+        interactionItem.system({ ...entry, event: 'sla_breached', summary: describeSlaStep(step, sla) }),
+      );
       events.push({ kind: 'breached', lead: leadFacts(lead), managerId: sla.ownerId });
     } else if (step.action === 'notify_team_lead') {
       entries.push(
@@ -296,7 +304,12 @@ async function act(
       : {
           Update: {
             TableName: deps.tableName,
-            ...slaItem.stepped(key, { generation: sla.generation, step: sla.step, ownerId: sla.ownerId, record }),
+            ...slaItem.stepped(key, {
+              generation: sla.generation,
+              step: sla.step,
+              ownerId: sla.ownerId,
+              record,
+            }),
           },
         },
     ...entries.map((entry) => ({ Put: { TableName: deps.tableName, ...interactionItem.put(entry) } })),
@@ -337,13 +350,19 @@ async function act(
   } catch (error) {
     if (error instanceof TransactionCanceledException) {
       const reasons = error.CancellationReasons ?? [];
-      if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict'))
+      if (
+        reasons.some(
+          (reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict',
+        )
+      )
         return undefined;
     }
     throw error;
   }
   return {
-    acted: plan.steps.map((step) => (step.kind === 'escalation' ? `${step.action}_${step.level}` : step.kind)).join('+'),
+    acted: plan.steps
+      .map((step) => (step.kind === 'escalation' ? `${step.action}_${step.level}` : step.kind))
+      .join('+'),
     detail: {
       generation: sla.generation,
       step: record.step,
@@ -382,9 +401,14 @@ async function planEscalation(
     const value = await peekCursor(deps.doc, deps.tableName, plan.teamId);
     plan = planReassignment({ ...input, cursor: { teamId: plan.teamId, value } });
   }
-  if (plan.kind === 'needs_cursor') return { kind: 'refused', code: 'cursor', message: 'the plan kept asking for a cursor' };
+  if (plan.kind === 'needs_cursor')
+    return { kind: 'refused', code: 'cursor', message: 'the plan kept asking for a cursor' };
   if (plan.kind !== 'assigned') return plan;
   // Recorded as an escalation; the peeked cursor value was not consumed, so it is not recorded either.
   const { cursor: _peeked, ...assignment } = plan.assignment;
-  return { kind: 'assigned', managerId: plan.managerId, assignment: { ...assignment, strategy: 'escalation' } };
+  return {
+    kind: 'assigned',
+    managerId: plan.managerId,
+    assignment: { ...assignment, strategy: 'escalation' },
+  };
 }

@@ -1,5 +1,11 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type LeadflowConfig, type Notification, scaledDelay, type TimerOf, type TimerRequest } from '@leadflow/core';
+import {
+  type LeadflowConfig,
+  type Notification,
+  scaledDelay,
+  type TimerOf,
+  type TimerRequest,
+} from '@leadflow/core';
 import { parseItem, type TaskItem, taskItem, taskItemSchema } from '../items';
 import type { TimerScheduler } from '../timers';
 import type { TimerDeps } from './deps';
@@ -24,7 +30,12 @@ export function taskTimers(
   const remindAt = now.getTime() + scaledDelay(Date.parse(task.dueAt) - now.getTime(), timeScale);
   const overdueMs = (config.sla?.taskOverdueAfterMinutes ?? DEFAULT_OVERDUE_MINUTES) * MINUTE;
   const overdueAt = remindAt + scaledDelay(overdueMs, timeScale);
-  const common = { taskId: task.taskId, leadId: task.leadId, contactId: task.contactId, taskDueAt: task.dueAt };
+  const common = {
+    taskId: task.taskId,
+    leadId: task.leadId,
+    contactId: task.contactId,
+    taskDueAt: task.dueAt,
+  };
   return [
     {
       kind: 'task_reminder',
