@@ -13,13 +13,13 @@ import {
 import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { followUpKeys } from '../packages/aws/src/items/follow-ups';
@@ -41,7 +41,12 @@ export const INBOUND_EMAIL_LEADING_KEYS = inboundEmailLeadingKeys;
  * The notifier's partitions: its send ledger (`NOTIFY#`), the acknowledgement ledger, the configuration, and
  * (read only) the managers' alert preferences (`MANAGER#<id>`/`PREFS`).
  */
-export const NOTIFIER_READ_KEYS = ['NOTIFY#*', 'CONFIG#*', 'MANAGER#*', followUpKeys.suppressionLeadingKey] as const;
+export const NOTIFIER_READ_KEYS = [
+  'NOTIFY#*',
+  'CONFIG#*',
+  'MANAGER#*',
+  followUpKeys.suppressionLeadingKey,
+] as const;
 /** The suppression list (bounced or complained addresses, by hash): read before every send to a lead. */
 export const SUPPRESSION_KEYS = [followUpKeys.suppressionLeadingKey] as const;
 /** A follow-up step reads the contact's timeline: did the person write since the capture? */
@@ -331,7 +336,10 @@ export class Functions extends Construct {
     const sesEvents = new LeadflowFunction(this, 'SesEvents', {
       name: 'sesEvents',
       deadLetterQueue: this.sesEventsDeadLetterQueue,
-    }).bindTable(storage, { actions: ['GetItem', 'PutItem', 'UpdateItem'], leadingKeys: SES_EVENTS_LEADING_KEYS });
+    }).bindTable(storage, {
+      actions: ['GetItem', 'PutItem', 'UpdateItem'],
+      leadingKeys: SES_EVENTS_LEADING_KEYS,
+    });
     sesEvents.function.configureAsyncInvoke({
       retryAttempts: ASYNC_RETRY_ATTEMPTS,
       maxEventAge: Duration.hours(6),

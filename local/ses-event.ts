@@ -166,6 +166,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = /ECONNREFUSED/.test(message)
+    ? ' (is `npm start` running? --endpoint names another DynamoDB)'
+    : '';
+  process.stderr.write(`${message}${hint}\n`);
   process.exit(1);
 });

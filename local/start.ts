@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { env } from '@leadflow/aws/resources';
 import { config } from '../config';
 import { localUsers } from './issuer';
 import { startLocalSystem } from './system';
@@ -34,6 +35,14 @@ console.log(
     .map((user) => user.username)
     .join(', ')} · issuer ${system.issuer.url}`,
 );
+
+// SLA_TIME_SCALE (system.ts passes it to the handlers): say so when the clock runs faster than real.
+const slaTimeScale = Number(system.env[env.slaTimeScale] ?? 1);
+if (slaTimeScale !== 1) {
+  console.log(
+    `SLA_TIME_SCALE ${slaTimeScale}: every SLA, escalation, follow-up and reminder delay is ×${slaTimeScale} (an urgent lead's 2 minutes take ${(120 * slaTimeScale).toFixed(1)} s)`,
+  );
+}
 
 let stopping = false;
 function shutdown(reason: string): void {

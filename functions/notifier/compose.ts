@@ -137,7 +137,8 @@ export function composeNotification(
     const template = config.templates[notification.template];
     if (!template) throw new Error(`Template ${notification.template} is not configured`);
     if (!settings.sesFollowUpFromAddress) throw new Error('SES_FOLLOWUP_FROM_ADDRESS is not set');
-    if (!unsubscribeLink) throw new Error('No unsubscribe link (PUBLIC_BASE_URL and the link key are needed)');
+    if (!unsubscribeLink)
+      throw new Error('No unsubscribe link (PUBLIC_BASE_URL and the link key are needed)');
     const url = unsubscribeLink({
       contactId: notification.contactId,
       language: notification.capture.language,

@@ -182,7 +182,8 @@ export async function recordHandler(record: SQSRecord): Promise<void> {
   const { messageId } = result;
   const lagMs = Date.now() - Date.parse(notification.capture.receivedAt);
   metrics.addMetric(`Sent_${notification.kind}`, MetricUnit.Count, 1);
-  if (notification.kind !== 'acknowledgement' && notification.kind !== 'followup') {
+  // Speed to alert is capture → a lead's first alerts; SLA and task notices come late on purpose.
+  if (['manager_alert', 'message_alert', 'team_warning'].includes(notification.kind)) {
     metrics.addMetric('SpeedToAlert', MetricUnit.Milliseconds, lagMs);
   }
   logger.info('Notification sent', {

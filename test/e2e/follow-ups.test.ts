@@ -244,9 +244,12 @@ describe.concurrent('a follow-up sequence', () => {
     const { lead, timeline } = await leadDetail(bouncing.leadId);
     expect(timeline.some((entry) => entry.kind === 'email_bounced')).toBe(true);
     const contact = (await (await api(admin, 'GET', `/v1/contacts/${lead.contactId}`)).json()) as {
-      contact: { undeliverable?: unknown };
+      contact: { undeliverable?: { reason?: string; addresses: string[] } };
     };
-    expect(contact.contact.undeliverable).toBeDefined();
+    expect(contact.contact.undeliverable).toMatchObject({
+      reason: 'bounce: Permanent General (5.1.1)',
+      addresses: [bouncing.address],
+    });
 
     // A new form from the address: a new lead, whose own sequence ends at once too.
     const again = await formLead({
@@ -285,7 +288,8 @@ describe.concurrent('a follow-up sequence', () => {
       expect(Item?.status).toBe('COMPLETED');
       return Item;
     }, 15_000);
-    expect(JSON.parse(String(record?.data))).toEqual({ skipped: 'suppressed' });
+    const data = typeof record?.data === 'string' ? JSON.parse(record.data) : record?.data;
+    expect(data).toEqual({ skipped: 'suppressed' });
     // The lead itself is there, and alerted to its owner.
     const { lead } = await leadDetail(posted.leadId);
     expect(lead.status).toBe('new');

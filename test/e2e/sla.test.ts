@@ -90,7 +90,7 @@ describe('the SLA clock end to end (SLA_TIME_SCALE 0.05)', () => {
     const warning = emails.find(
       (email) =>
         email.destination.to.some((to) => to.includes(`${lead.ownerId}@example.com`)) &&
-        email.subject.startsWith('[urgent] Respond to') &&
+        email.subject.startsWith('[URGENT] Respond to') &&
         email.subject.includes(caller.e164),
     );
     expect(warning).toBeDefined();

@@ -133,7 +133,9 @@ describe('alarm topic', () => {
 
   it('has no subscription when alarmEmail is empty', () => {
     // (The SES events topic's one subscriber is the sesEvents function: test/infra/email-events.test.ts.)
-    expect(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } })).toEqual({});
+    expect(template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } })).toEqual(
+      {},
+    );
     expect(
       template.findResources('AWS::SNS::Subscription', {
         Properties: { TopicArn: { Ref: logicalId(stack.alarms.topic) } },

@@ -233,7 +233,7 @@ describe('the HTTP API', () => {
     }
   });
 
-  it('serves the API description, the console and the alert’s link pages from the api function without a token', () => {
+  it('serves the API description, the console, the alert’s link pages and the unsubscribe link from the api function without a token', () => {
     for (const key of [
       'GET /openapi.json',
       'GET /docs',
@@ -241,6 +241,8 @@ describe('the HTTP API', () => {
       'ANY /console/{proxy+}',
       'GET /a/{token}',
       'POST /a/{token}',
+      'GET /u/{token}',
+      'POST /u/{token}',
     ]) {
       expect(route(key), key).toMatchObject({ AuthorizationType: 'NONE', Target: integrationOf('api') });
       expect(route(key)).not.toHaveProperty('AuthorizerId');
@@ -249,7 +251,7 @@ describe('the HTTP API', () => {
 
   it('has no other route behind the authorizer, and no other route to the api function', () => {
     expect(routes().filter((properties) => properties.AuthorizationType !== 'NONE')).toHaveLength(1);
-    expect(routes().filter((properties) => equal(properties.Target, integrationOf('api')))).toHaveLength(7);
+    expect(routes().filter((properties) => equal(properties.Target, integrationOf('api')))).toHaveLength(9);
   });
 
   it('lets API Gateway invoke the api function for this API only', () => {
@@ -346,11 +348,17 @@ describe('the api function', () => {
   });
 
   it('sends only to the notifications queue, reads only the link key, and has no SES or KMS access', () => {
-    expect(serviceActions('sqs')).toEqual(['sqs:SendMessage']);
+    expect([...new Set(serviceActions('sqs'))]).toEqual(['sqs:SendMessage']);
     expect(statements()).toContainEqual({
       Effect: 'Allow',
       Action: 'sqs:SendMessage',
       Resource: { 'Fn::GetAtt': [logicalId(stack.queues.byKey.notifications.queue), 'Arn'] },
+    });
+    // A reassigned lead's new SLA clock and a task's reminders go through the timers queue.
+    expect(statements()).toContainEqual({
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [logicalId(stack.queues.byKey.timers.queue), 'Arn'] },
     });
     for (const service of ['ses', 'kms', 'cognito-idp']) expect(serviceActions(service)).toEqual([]);
     // The alert's action links are checked with the link key; the channel secrets stay with ingest.

@@ -22,7 +22,7 @@ beforeAll(() => {
   table = { 'Fn::GetAtt': [logicalId(stack.storage.table), 'Arn'] };
 }, BUILD_TIMEOUT_MS);
 
-const queueArn = (key: 'leads' | 'notifications') => ({
+const queueArn = (key: 'leads' | 'notifications' | 'timers') => ({
   'Fn::GetAtt': [logicalId(stack.queues.byKey[key].queue), 'Arn'],
 });
 
@@ -279,13 +279,15 @@ describe('router', () => {
     expect(serviceActions('router', 'dynamodb')).not.toContain('dynamodb:BatchWriteItem');
   });
 
-  it('consumes the leads queue and sends only to the notifications queue', () => {
+  it('consumes the leads queue and sends only to the notifications and timers queues', () => {
     const sqs = statements('router').filter((statement) => actionsOf(statement)[0]?.startsWith('sqs:'));
     expect(sqs).toContainEqual({
       Effect: 'Allow',
       Action: 'sqs:SendMessage',
       Resource: queueArn('notifications'),
     });
+    // A new lead's SLA clock (and its follow-ups) wake up through the timers queue.
+    expect(sqs).toContainEqual({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: queueArn('timers') });
     expect(sqs).toContainEqual(
       expect.objectContaining({
         Action: expect.arrayContaining([
@@ -296,7 +298,7 @@ describe('router', () => {
         Resource: queueArn('leads'),
       }),
     );
-    expect(sqs.filter((statement) => actionsOf(statement).includes('sqs:SendMessage'))).toHaveLength(1);
+    expect(sqs.filter((statement) => actionsOf(statement).includes('sqs:SendMessage'))).toHaveLength(2);
   });
 });
 

@@ -87,8 +87,8 @@ describe('table', () => {
 
 describe('queues', () => {
   it('creates each queue and its DLQ, the inbound-email DLQ, the stream mappings’ on-failure queues, and nothing else', () => {
-    // The on-failure queues: the outbox's and the events function's.
-    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2 + 3);
+    // The on-failure queues: the outbox's and the events function's; and the sesEvents function's DLQ.
+    template.resourceCountIs('AWS::SQS::Queue', queueKeys.length * 2 + 4);
   });
 
   it.each(queueKeys)('%s redrives to its own DLQ after maxReceiveCount receives', (key) => {
@@ -131,7 +131,7 @@ describe('queues', () => {
   });
 
   it('denies non-TLS access to every queue', () => {
-    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2 + 3);
+    template.resourceCountIs('AWS::SQS::QueuePolicy', queueKeys.length * 2 + 4);
     const inboundEmailDlq = logicalId(stack.functions.inboundEmailDeadLetterQueue);
     const outboxDlq = logicalId(stack.functions.outboxDeadLetterQueue);
     const eventsDlq = logicalId(stack.functions.eventsDeadLetterQueue);
@@ -140,6 +140,7 @@ describe('queues', () => {
       inboundEmailDlq,
       outboxDlq,
       eventsDlq,
+      logicalId(stack.functions.sesEventsDeadLetterQueue),
     ]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
@@ -303,14 +304,23 @@ describe('functions', () => {
         env.rawPayloadRetentionDays,
       ],
     ],
-    ['router', [env.tableName, env.notificationsQueueUrl]],
-    ['notifier', [env.tableName, env.sesFromAddress, env.sesConfigurationSet, env.leadLinkBaseUrl]],
+    ['router', [env.tableName, env.notificationsQueueUrl, env.timersQueueUrl]],
+    [
+      'notifier',
+      [
+        env.tableName,
+        env.sesFromAddress,
+        env.sesConfigurationSet,
+        env.leadLinkBaseUrl,
+        env.sesFollowUpFromAddress,
+      ],
+    ],
     [
       'inboundEmail',
       [env.tableName, env.leadsQueueUrl, env.rawMailBucket, env.rawMailPrefix, env.rawPayloadRetentionDays],
     ],
     ['outbox', [env.leadsQueueUrl]],
-    ['dispatcher', [env.tableName, env.notificationsQueueUrl]],
+    ['dispatcher', [env.tableName, env.notificationsQueueUrl, env.timersQueueUrl]],
     [
       'api',
       [
@@ -323,10 +333,13 @@ describe('functions', () => {
         env.authClientId,
         env.publicBaseUrl,
         env.deliveriesQueueUrl,
+        env.timersQueueUrl,
       ],
     ],
+    ['timer', [env.tableName, env.notificationsQueueUrl, env.timersQueueUrl]],
     ['events', [env.tableName, env.deliveriesQueueUrl, env.leadLinkBaseUrl, secretEnv.secretArn]],
     ['deliverer', [env.tableName, env.deliveriesQueueUrl, secretEnv.secretArn]],
+    ['sesEvents', [env.tableName]],
   ] as const)('%s gets exactly the app variables it reads', (key, names) => {
     const variables = resource(functionId(key)).Properties.Environment as {
       Variables: Record<string, unknown>;
@@ -394,6 +407,9 @@ describe('HTTP API', () => {
     'GET /docs',
     'GET /docs/{proxy+}',
     'ANY /console/{proxy+}',
+    // The follow-ups' one-click unsubscribe link (test/infra/email-events.test.ts).
+    'GET /u/{token}',
+    'POST /u/{token}',
   ];
 
   const routeSettingsOf = (built: Template) => {

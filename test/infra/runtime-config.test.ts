@@ -174,7 +174,7 @@ describe('dispatcher (the queue drain)', () => {
     }
   });
 
-  it('sends only to the notifications queue', () => {
+  it('sends only to the notifications queue and, for a dequeued lead’s SLA clock, the timers queue', () => {
     const sends = statementsOf(template, logicalId(dispatcher().role)).filter((statement) =>
       actionsOf(statement).includes('sqs:SendMessage'),
     );
@@ -183,6 +183,11 @@ describe('dispatcher (the queue drain)', () => {
         Effect: 'Allow',
         Action: 'sqs:SendMessage',
         Resource: { 'Fn::GetAtt': [logicalId(stack.queues.byKey.notifications.queue), 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.queues.byKey.timers.queue), 'Arn'] },
       },
     ]);
   });

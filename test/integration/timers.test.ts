@@ -234,6 +234,32 @@ describe('the SLA clock on DynamoDB Local', () => {
     expect(routed.timer).toMatchObject({ generation: 1, step: 0, dueAt: minutes(8).toISOString() });
   });
 
+  it('schedules the same first step again on a redelivery, which changes nothing', async () => {
+    const first = recorder();
+    const deps = {
+      doc: system.doc,
+      tableName: system.tableName,
+      config,
+      newId: ulid,
+      enqueueNotifications: outbox().enqueue,
+      clock: () => minutes(0),
+      timers: first.scheduler,
+    };
+    const delivered = capture('duo');
+    const routed = await routeCapture(deps, delivered);
+    const before = await lead(routed.leadId);
+    const again = recorder();
+    const redelivered = await routeCapture(
+      { ...deps, timers: again.scheduler, clock: () => minutes(1) },
+      delivered,
+    );
+    expect(redelivered.createdNow).toBe(false);
+    expect(again.scheduled.filter((timer) => timer.kind === 'sla')).toEqual(
+      first.scheduled.filter((timer) => timer.kind === 'sla'),
+    );
+    expect((await lead(routed.leadId)).sla).toEqual(before.sla);
+  });
+
   it('warns the owner, then at the breach alerts the team lead and counts it; a repeat does nothing', async () => {
     const routed = await newLead();
     const owner = routed.assignment.ownerId as string;

@@ -572,7 +572,7 @@ describe('SLA and task notices', () => {
       leadLinkBaseUrl: 'http://localhost:3000/console/leads',
       actions: { acknowledge: 'http://localhost:3000/a/token' },
     });
-    expect(email.subject).toMatch(/^\[urgent\] Respond to /);
+    expect(email.subject).toMatch(/^\[URGENT\] Respond to /);
     expect(email.text).toContain("I'm on it: http://localhost:3000/a/token");
   });
 

@@ -19,8 +19,8 @@ a{color:var(--accent)}
 .top :focus-visible{outline-color:#ffd166}
 .top-inner{max-width:60rem;margin:0 auto;display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;align-items:center}
 .brand{font-weight:700;margin-right:auto;text-decoration:none}
-.top ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;margin:0;padding:0}
-.top li a,.top button.link{display:inline-block;padding:.5rem 0;min-height:44px}
+.top ul{display:flex;flex-wrap:wrap;align-items:center;gap:.25rem 1rem;list-style:none;margin:0;padding:0}
+.top li a,.top button.link{display:inline-flex;align-items:center;padding:.25rem 0;min-height:44px}
 .top [aria-current=page]{font-weight:700;text-decoration-thickness:3px}
 main{display:block;max-width:60rem;margin:0 auto;padding:1rem 1rem 3rem}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
@@ -43,6 +43,7 @@ fieldset{border:1px solid var(--line);border-radius:6px;margin:1rem 0;padding:.5
 .row{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
 .row>*{flex:1 1 12rem}
 .row>button{flex:0 0 auto}
+.row.days>*{flex-basis:9rem}
 .actions{display:flex;flex-wrap:wrap;gap:.5rem}
 details{border:1px solid var(--line);border-radius:6px;margin:.75rem 0;padding:0 1rem}
 details[open]{padding-bottom:1rem}
@@ -80,7 +81,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 @media (min-width:62rem){.charts{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}}
 figure{margin:0}
 figcaption{font-weight:700;margin:.5rem 0}
-svg.chart{width:100%;height:auto;display:block}
+svg.chart{width:100%;max-width:36rem;height:auto;display:block}
 svg .bar{fill:var(--accent)}
 svg .bar.won{fill:var(--ok)}
 svg .bar.bad{fill:var(--bad)}

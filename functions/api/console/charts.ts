@@ -18,10 +18,11 @@ export interface BarRow {
   readonly values: readonly (number | null)[];
 }
 
-const WIDTH = 640;
-const LABEL_WIDTH = 150;
-const VALUE_WIDTH = 90;
-const BAR = 14;
+/** Drawn for a phone's width (text at about its own size there); a wider column scales it up. */
+const WIDTH = 360;
+const LABEL_WIDTH = 104;
+const VALUE_WIDTH = 72;
+const BAR = 16;
 const GAP = 10;
 
 function truncate(text: string, max: number): string {
@@ -62,7 +63,7 @@ export function barChart(options: {
       const kind = series[s]?.kind ?? '';
       return html`<rect class="bar${kind ? ` ${kind}` : ''}" x="${LABEL_WIDTH}" y="${y}" width="${width.toFixed(1)}" height="${BAR - 2}"></rect><text x="${(LABEL_WIDTH + width + 4).toFixed(1)}" y="${y + BAR - 4}">${options.format(value)}</text>`;
     });
-    return html`<g><text x="0" y="${top + (series.length * BAR) / 2 + 4}">${truncate(row.label, 20)}</text>${bars}</g>`;
+    return html`<g><text x="0" y="${top + (series.length * BAR) / 2 + 4}">${truncate(row.label, 14)}</text>${bars}</g>`;
   });
   return html`<figure>
 ${legend(series)}
@@ -85,8 +86,8 @@ export function lineChart(options: {
   readonly format: (value: number) => string;
 }): Html {
   const { id, days, series } = options;
-  const height = 220;
-  const left = 44;
+  const height = 190;
+  const left = 40;
   const bottom = 28;
   const top = 12;
   const plotWidth = WIDTH - left - 12;

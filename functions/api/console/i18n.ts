@@ -418,7 +418,7 @@ const en: Messages = {
     availability: 'Availability',
     available: 'You can take new leads now.',
     unavailable: (reason) => `You get no new leads now: ${reason}.`,
-    load: (open, capacity) => (capacity ? `${open} of ${capacity} open leads.` : `${open} open leads.`),
+    load: (open, capacity) => (capacity ? `Open leads: ${open} of ${capacity}.` : `Open leads: ${open}.`),
     outOfOffice: 'Out of office until',
     outOfOfficeNow: (until) => `Out of office until ${until}.`,
     away: 'Set out of office',
@@ -934,7 +934,7 @@ const th: Messages = {
     available: 'ตอนนี้คุณรับลีดใหม่ได้',
     unavailable: (reason) => `ตอนนี้คุณไม่ได้รับลีดใหม่: ${reason}`,
     load: (open, capacity) =>
-      capacity ? `ลีดที่เปิดอยู่ ${open} จาก ${capacity} รายการ` : `ลีดที่เปิดอยู่ ${open} รายการ`,
+      capacity ? `ลีดที่เปิดอยู่: ${open} จาก ${capacity}` : `ลีดที่เปิดอยู่: ${open}`,
     outOfOffice: 'ไม่อยู่จนถึง',
     outOfOfficeNow: (until) => `ไม่อยู่จนถึง ${until}`,
     away: 'ตั้งค่าไม่อยู่',
@@ -1106,8 +1106,15 @@ function wallClock(date: Date, timeZone: string) {
 export function zonedToIso(local: string, timeZone: string): string | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(local.trim());
   if (!match) return undefined;
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  const wanted = Date.UTC(y as number, (mo as number) - 1, d, h, mi, s ?? 0);
+  const [y, mo, d, h, mi, s] = match.slice(1).map((part) => Number(part ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const wanted = Date.UTC(y, mo - 1, d, h, mi, s);
   if (Number.isNaN(wanted)) return undefined;
   let guess = wanted;
   for (let pass = 0; pass < 2; pass++) {

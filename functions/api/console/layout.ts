@@ -117,8 +117,9 @@ export function errorPage(
   detail?: string,
 ): string {
   const words = ctx.t[kind];
+  // The language switch returns to the inbox: nothing of the refused address is written back.
   return layout(
-    ctx,
+    { ...ctx, path: '/console/leads' },
     'error',
     words.title,
     html`<h1>${words.title}</h1>

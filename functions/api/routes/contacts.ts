@@ -26,6 +26,16 @@ export const contactSchema = z
     channels: z.array(z.string()),
     sources: z.array(z.string()),
     possibleDuplicates: z.array(z.string()),
+    undeliverable: z
+      .object({ at: z.string(), reason: z.string().optional(), addresses: z.array(z.string()) })
+      .optional()
+      .openapi({
+        description:
+          'Addresses mail cannot reach (a permanent bounce or a complaint): suppressed, and follow-ups stop.',
+      }),
+    unsubscribedAt: z.string().optional().openapi({
+      description: 'When the contact unsubscribed from follow-ups (RFC 8058 one-click or the page).',
+    }),
     createdAt: z.string(),
     version: z.number(),
     etag: z.string(),

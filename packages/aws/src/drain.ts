@@ -239,16 +239,16 @@ async function dequeueOne(
     });
     const slaTimer = slaTimerFor(item, sla);
     const enqueued = deps.enqueueNotifications([
-        {
-          kind: 'manager_alert',
-          notificationId: `${item.leadId}:dequeued:manager_alert`,
-          leadId: item.leadId,
-          contactId: item.contactId,
-          capture: item.capture,
-          assignment: plan.record,
-          returning: Number((profile as { leadCount?: unknown }).leadCount ?? 1) > 1,
-        },
-      ]);
+      {
+        kind: 'manager_alert',
+        notificationId: `${item.leadId}:dequeued:manager_alert`,
+        leadId: item.leadId,
+        contactId: item.contactId,
+        capture: item.capture,
+        assignment: plan.record,
+        returning: Number((profile as { leadCount?: unknown }).leadCount ?? 1) > 1,
+      },
+    ]);
     await Promise.all([
       enqueued,
       // The clock's first timer beside the alert, never before it.

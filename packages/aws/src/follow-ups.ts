@@ -7,11 +7,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
-  crmLeadItem,
   followUpItem,
   interactionItem,
-  type LeadItem,
-  leadItemSchema,
   parseItem,
   type SuppressionReason,
   suppressionItem,
@@ -51,27 +48,6 @@ export class SuppressionList {
       new UpdateCommand({ TableName: this.tableName, ...suppressionItem.suppressed(address, input) }),
     );
   }
-}
-
-/** A lead by id (gsi3), read consistently from wherever its contact's partition is now. */
-export async function findLead(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  leadId: string,
-): Promise<LeadItem | undefined> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const { Items } = await doc.send(
-      new QueryCommand({ TableName: tableName, IndexName: 'gsi3', ...crmLeadItem.byId(leadId), Limit: 1 }),
-    );
-    const ref = Items?.[0];
-    if (!ref) return undefined;
-    const { Item } = await doc.send(
-      new GetCommand({ TableName: tableName, Key: { pk: ref.pk, sk: ref.sk }, ConsistentRead: true }),
-    );
-    // A merge moved it since the index was written: ask the index again.
-    if (Item) return parseItem(leadItemSchema, Item);
-  }
-  return undefined;
 }
 
 /**

@@ -281,7 +281,11 @@ async function planWithCursor(
  * A new lead's SLA clock, from its capture time, for the owner routing gave it (none while it waits in a
  * queue, nor without a timers queue to wake it).
  */
-function newLeadClock(deps: RouterDeps, capture: CaptureEvent, assignment: Assignment): SlaRecord | undefined {
+function newLeadClock(
+  deps: RouterDeps,
+  capture: CaptureEvent,
+  assignment: Assignment,
+): SlaRecord | undefined {
   if (!deps.timers) return undefined;
   return startSlaClock({
     lead: {

@@ -415,7 +415,15 @@ interface NoticeStrings {
   taskOverdue(assignee: string, type: string, what: string, time: string): string;
   warningBody: string;
   overdueBody(level: number): string;
-  rows: { lead: string; channel: string; priority: string; owner: string; due: string; task: string; assignee: string };
+  rows: {
+    lead: string;
+    channel: string;
+    priority: string;
+    owner: string;
+    due: string;
+    task: string;
+    assignee: string;
+  };
   open: string;
 }
 
@@ -428,18 +436,35 @@ const NOTICE: Record<Language, NoticeStrings> = {
     warningBody: 'The first-response deadline for this lead is close. Acknowledge it or contact them now.',
     overdueBody: (level) =>
       `The first-response deadline passed without a response (escalation level ${level}). Follow up with the owner, or pass the lead on.`,
-    rows: { lead: 'Lead', channel: 'Channel', priority: 'Priority', owner: 'Owner', due: 'Due', task: 'Task', assignee: 'Assignee' },
+    rows: {
+      lead: 'Lead',
+      channel: 'Channel',
+      priority: 'Priority',
+      owner: 'Owner',
+      due: 'Due',
+      task: 'Task',
+      assignee: 'Assignee',
+    },
     open: 'Open the lead',
   },
   ko: {
     warning: (name, time) => `${time}까지 ${name}님에게 응답해 주세요`,
     overdue: (owner, name, time) => `${owner}님이 ${name}님에게 아직 응답하지 않았습니다 (기한 ${time})`,
     reminder: (type, what, time) => `${type} 예정 ${time}: ${what}`,
-    taskOverdue: (assignee, type, what, time) => `${assignee}님의 ${type} 기한(${time})이 지났습니다: ${what}`,
+    taskOverdue: (assignee, type, what, time) =>
+      `${assignee}님의 ${type} 기한(${time})이 지났습니다: ${what}`,
     warningBody: '이 리드의 첫 응답 기한이 곧 다가옵니다. 지금 확인하거나 연락해 주세요.',
     overdueBody: (level) =>
       `첫 응답 기한이 지났지만 응답이 없습니다 (에스컬레이션 단계 ${level}). 담당자에게 확인하거나 리드를 다른 담당자에게 넘겨 주세요.`,
-    rows: { lead: '리드', channel: '채널', priority: '우선순위', owner: '담당자', due: '기한', task: '할 일', assignee: '담당' },
+    rows: {
+      lead: '리드',
+      channel: '채널',
+      priority: '우선순위',
+      owner: '담당자',
+      due: '기한',
+      task: '할 일',
+      assignee: '담당',
+    },
     open: '리드 열기',
   },
   th: {
@@ -450,7 +475,15 @@ const NOTICE: Record<Language, NoticeStrings> = {
     warningBody: 'ใกล้ถึงกำหนดตอบกลับครั้งแรกของลีดนี้แล้ว โปรดรับเรื่องหรือติดต่อกลับตอนนี้',
     overdueBody: (level) =>
       `เลยกำหนดตอบกลับครั้งแรกแล้วโดยยังไม่มีการตอบกลับ (การยกระดับขั้นที่ ${level}) โปรดติดตามกับผู้รับผิดชอบ หรือส่งต่อลีด`,
-    rows: { lead: 'ลีด', channel: 'ช่องทาง', priority: 'ความสำคัญ', owner: 'ผู้รับผิดชอบ', due: 'กำหนด', task: 'งาน', assignee: 'ผู้รับงาน' },
+    rows: {
+      lead: 'ลีด',
+      channel: 'ช่องทาง',
+      priority: 'ความสำคัญ',
+      owner: 'ผู้รับผิดชอบ',
+      due: 'กำหนด',
+      task: 'งาน',
+      assignee: 'ผู้รับงาน',
+    },
     open: 'เปิดลีด',
   },
 };
@@ -487,7 +520,15 @@ function notice(
   const leadUrl = `${leadLinkBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(notification.leadId)}`;
   const open = NOTICE[lang].open;
   const links = [...actions, { label: open, href: leadUrl, primary: true }];
-  const text = [headline, '', body, '', rowsToText(rows), '', ...links.map((link) => `${link.label}: ${link.href}`)].join('\n');
+  const text = [
+    headline,
+    '',
+    body,
+    '',
+    rowsToText(rows),
+    '',
+    ...links.map((link) => `${link.label}: ${link.href}`),
+  ].join('\n');
   const html = page(
     lang,
     subject,
@@ -530,7 +571,9 @@ export function renderSlaNotice(
   const headline =
     notification.kind === 'sla_warning' ? strings.warning(name, due) : strings.overdue(ownerName, name, due);
   const subject = headerText(
-    notification.kind === 'sla_warning' ? `[${sla.priority}] ${headline}` : `[Overdue] ${headline}`,
+    notification.kind === 'sla_warning'
+      ? `[${sla.priority.toUpperCase()}] ${headline}`
+      : `[Overdue] ${headline}`,
     200,
   );
   const rows: Row[] = [
@@ -568,7 +611,10 @@ export function renderTaskNotice(
     notification.kind === 'task_reminder'
       ? strings.reminder(task.type, what, due)
       : strings.taskOverdue(assignee, task.type, what, due);
-  const subject = headerText(notification.kind === 'task_reminder' ? `[Task] ${headline}` : `[Overdue] ${headline}`, 200);
+  const subject = headerText(
+    notification.kind === 'task_reminder' ? `[Task] ${headline}` : `[Overdue] ${headline}`,
+    200,
+  );
   const rows: Row[] = [
     { label: strings.rows.task, value: task.title ? `${task.type}: ${task.title}` : task.type },
     { label: strings.rows.due, value: due },

@@ -88,7 +88,11 @@ export function verifyUnsubscribeLink(token: string, key: string, now: Date): Un
   if (e !== undefined && now.getTime() >= e * 1000) return { ok: false, reason: 'expired' };
   return {
     ok: true,
-    link: { contactId: c, ...(l === undefined ? {} : { language: l }), ...(e === undefined ? {} : { exp: e }) },
+    link: {
+      contactId: c,
+      ...(l === undefined ? {} : { language: l }),
+      ...(e === undefined ? {} : { exp: e }),
+    },
   };
 }
 

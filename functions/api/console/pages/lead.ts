@@ -188,11 +188,11 @@ ${acknowledgeBlock(ctx, data)}
 ${capture.message || capture.subject ? html`<h2>${t.message}</h2>${capture.subject ? html`<p><strong>${capture.subject}</strong></p>` : ''}${capture.message ? html`<p class="message">${capture.message}</p>` : ''}` : ''}
 <h2>${t.details}</h2>
 ${facts([
-  [t.email, capture.email],
+  [t.email, capture.email ? html`<a href="mailto:${capture.email}">${capture.email}</a>` : undefined],
   [
     t.phone,
     capture.phone
-      ? `${capture.phone}${capture.phoneExtension ? ` ext. ${capture.phoneExtension}` : ''}`
+      ? html`<a href="tel:${capture.phone}">${capture.phone}</a>${capture.phoneExtension ? ` ext. ${capture.phoneExtension}` : ''}`
       : undefined,
   ],
   [t.source, lead.sourceId],

@@ -56,7 +56,7 @@ ${availability.outOfOfficeUntil ? html`<button type="submit" name="action" value
 <label for="h-zone">${t.timeZone}</label><input id="h-zone" name="timeZone" list="zones" value="${current?.timeZone ?? ctx.format.timeZone}" maxlength="64" autocomplete="off">
 <datalist id="zones">${ZONES.map((zone) => html`<option value="${zone}"></option>`)}</datalist>
 <p class="hint" id="hours-hint">${t.dayHint}</p>
-<div class="row">${days}</div>
+<div class="row days">${days}</div>
 <p><button type="submit" class="primary">${t.saveHours}</button></p>
 </fieldset></form>
 </section>`;

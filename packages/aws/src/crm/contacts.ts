@@ -133,8 +133,17 @@ export function contactView(profile: Record<string, unknown>) {
     sources: list(profile.sources),
     possibleDuplicates: list(profile.possibleDuplicates),
     mergedFrom: list(profile.mergedFrom),
-    undeliverable: profile.undeliverable,
-    unsubscribedAt: profile.unsubscribedAt,
+    // A permanent bounce or a complaint (the SES events function): which addresses, why, and when the last was.
+    undeliverable:
+      typeof profile.undeliverableAt === 'string'
+        ? {
+            at: profile.undeliverableAt,
+            reason: typeof profile.undeliverableReason === 'string' ? profile.undeliverableReason : undefined,
+            addresses: list(profile.undeliverableAddresses),
+          }
+        : undefined,
+    /** When the contact unsubscribed from follow-ups (one-click or the unsubscribe page). */
+    unsubscribedAt: typeof profile.unsubscribedAt === 'string' ? profile.unsubscribedAt : undefined,
     createdAt: String(profile.createdAt),
     updatedAt: typeof profile.updatedAt === 'string' ? profile.updatedAt : undefined,
     lastLeadAt: typeof profile.lastLeadAt === 'string' ? profile.lastLeadAt : undefined,

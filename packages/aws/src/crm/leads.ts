@@ -26,11 +26,11 @@ import {
   prioritySchema,
   RoleForbiddenError,
   type SlaRecord,
+  type Stage,
+  type StageChange,
   slaTimerFor,
   startSlaClock,
   stopSlaClock,
-  type Stage,
-  type StageChange,
   type TaskPatch,
   ValidationError,
   type Viewer,
@@ -52,8 +52,8 @@ import {
   taskItemSchema,
 } from '../items';
 import { nextCursor, readLoads } from '../leads';
-import { type AnalyticsEvent, analyticsUpdates, leadFacts } from './analytics';
 import { scheduleTaskTimers } from '../timers/task';
+import { type AnalyticsEvent, analyticsUpdates, leadFacts } from './analytics';
 import { AuditLog } from './audit';
 import { actorOf, type DataContext } from './context';
 import { decodeCursor, encodeCursor, type Page } from './pages';

@@ -8,10 +8,11 @@ import {
   planFollowUpStep,
   type TimerOf,
 } from '@leadflow/core';
-import { findLead, latestInboundAfter, putTimelineEntryOnce, SuppressionList } from '../follow-ups';
+import { latestInboundAfter, putTimelineEntryOnce, SuppressionList } from '../follow-ups';
 import { keys, type LeadItem } from '../items';
 import type { TimerDeps } from './deps';
 import type { TimerOutcome } from './outcome';
+import { findLeadById } from './sla';
 
 /** Merged-away contacts looked at for an unsubscribe or a bounce (a merge keeps them, marked merged). */
 const MAX_MERGED_PROFILES = 10;
@@ -31,7 +32,7 @@ function entryIdOf(timer: TimerOf<'followup'>): string {
  */
 export async function fireFollowUpTimer(deps: TimerDeps, timer: TimerOf<'followup'>): Promise<TimerOutcome> {
   const { doc, tableName } = deps;
-  const lead = await findLead(doc, tableName, timer.leadId);
+  const lead = await findLeadById(doc, tableName, timer.leadId);
   if (!lead) return { skipped: 'not_found' };
   const entryId = entryIdOf(timer);
   const { Item: recorded } = await doc.send(
