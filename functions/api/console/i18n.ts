@@ -933,8 +933,7 @@ const th: Messages = {
     availability: 'ความพร้อมรับลีด',
     available: 'ตอนนี้คุณรับลีดใหม่ได้',
     unavailable: (reason) => `ตอนนี้คุณไม่ได้รับลีดใหม่: ${reason}`,
-    load: (open, capacity) =>
-      capacity ? `ลีดที่เปิดอยู่: ${open} จาก ${capacity}` : `ลีดที่เปิดอยู่: ${open}`,
+    load: (open, capacity) => (capacity ? `ลีดที่เปิดอยู่: ${open} จาก ${capacity}` : `ลีดที่เปิดอยู่: ${open}`),
     outOfOffice: 'ไม่อยู่จนถึง',
     outOfOfficeNow: (until) => `ไม่อยู่จนถึง ${until}`,
     away: 'ตั้งค่าไม่อยู่',
