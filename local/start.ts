@@ -35,6 +35,7 @@ console.log(
     .map((user) => user.username)
     .join(', ')} · issuer ${system.issuer.url}`,
 );
+console.log(`Managers' console: ${system.urls.api}/console/leads (sign in as any seeded user)`);
 
 // SLA_TIME_SCALE (system.ts passes it to the handlers): say so when the clock runs faster than real.
 const slaTimeScale = Number(system.env[env.slaTimeScale] ?? 1);

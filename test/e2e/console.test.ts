@@ -291,7 +291,15 @@ describe("the managers' console in Chromium", () => {
     }
   });
 
-  it('changes the status to contacted', async () => {
+  it('changes the status to contacted (and says why a change the funnel refuses is refused)', async () => {
+    // Lost needs a reason: the page comes back saying so, and nothing changed.
+    await bobPage.locator('summary', { hasText: 'Change the status' }).click();
+    await bobPage.getByLabel('New status').selectOption('lost');
+    await bobPage.getByRole('button', { name: 'Save' }).click();
+    await bobPage.getByRole('alert').filter({ hasText: 'Please check these fields' }).waitFor();
+    expect(await text(bobPage, '[role="alert"] li')).toMatch(/^reason: /);
+    await axeCheck(bobPage, 'lead with a refused change');
+
     await bobPage.locator('summary', { hasText: 'Change the status' }).click();
     await bobPage.getByLabel('New status').selectOption('contacted');
     await bobPage.getByRole('button', { name: 'Save' }).click();

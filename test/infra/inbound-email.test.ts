@@ -264,7 +264,7 @@ describe('channel secrets', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', { SecretString: '{"generic":{}}' });
   });
 
-  it('reach ingest as CHANNEL_SECRETS_ARN, and no other function', () => {
+  it('reach ingest, and the events and deliverer functions (team chat webhooks), as CHANNEL_SECRETS_ARN', () => {
     const secret = { Ref: logicalId(stack.channelSecrets.secret) };
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ [secretEnv.secretArn]: secret }) },
@@ -272,7 +272,13 @@ describe('channel secrets', () => {
     const withSecret = resources('AWS::Lambda::Function').filter(
       ([, fn]) => fn.Properties.Environment?.Variables?.[secretEnv.secretArn] !== undefined,
     );
-    expect(withSecret.map(([id]) => id)).toEqual([logicalId(stack.functions.byKey.ingest.function)]);
+    expect(withSecret.map(([id]) => id).sort()).toEqual(
+      [
+        logicalId(stack.functions.byKey.ingest.function),
+        logicalId(stack.functions.byKey.events.function),
+        logicalId(stack.functions.byKey.deliverer.function),
+      ].sort(),
+    );
     template.hasOutput('ChannelSecretsArn', { Value: secret });
   });
 

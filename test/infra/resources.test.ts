@@ -313,6 +313,8 @@ describe('functions', () => {
         env.sesConfigurationSet,
         env.leadLinkBaseUrl,
         env.sesFollowUpFromAddress,
+        env.linkSecretArn,
+        env.publicBaseUrl,
       ],
     ],
     [
@@ -333,6 +335,7 @@ describe('functions', () => {
         env.authClientId,
         env.publicBaseUrl,
         env.deliveriesQueueUrl,
+        env.linkSecretArn,
         env.timersQueueUrl,
       ],
     ],
@@ -410,6 +413,9 @@ describe('HTTP API', () => {
     // The follow-ups' one-click unsubscribe link (test/infra/email-events.test.ts).
     'GET /u/{token}',
     'POST /u/{token}',
+    // The alert's signed action links: a GET shows a page, only the POST acts.
+    'GET /a/{token}',
+    'POST /a/{token}',
   ];
 
   const routeSettingsOf = (built: Template) => {

@@ -115,14 +115,16 @@ describe('functions that read the runtime configuration', () => {
     expect(gets[0]?.Condition).toBeUndefined();
   });
 
-  it('notifier may GetItem only its send ledger, the configuration (CONFIG#) and alert preferences (MANAGER#)', () => {
+  it('notifier may GetItem only its send ledger, the configuration (CONFIG#), alert preferences (MANAGER#) and the suppression list (SUPPRESS#)', () => {
     const gets = statementsOf(template, logicalId(stack.functions.byKey.notifier.role)).filter((statement) =>
       actionsOf(statement).includes('dynamodb:GetItem'),
     );
     expect(gets).toHaveLength(1);
     expect(gets[0]?.Resource).toEqual(table);
     expect(gets[0]?.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTIFY#*', 'CONFIG#*', 'MANAGER#*'] },
+      'ForAllValues:StringLike': {
+        'dynamodb:LeadingKeys': ['NOTIFY#*', 'CONFIG#*', 'MANAGER#*', 'SUPPRESS#*'],
+      },
     });
   });
 });

@@ -1,7 +1,6 @@
 /**
  * The console's only way to write HTML: a tagged template that escapes every interpolated value unless it
- * is already `Html` (built by this same template). User text can therefore reach a page only escaped;
- * `trusted` is for the console's own constant markup and is never given data.
+ * is already `Html` (built by this same template). User text can therefore reach a page only escaped.
  */
 
 const ESCAPES: Readonly<Record<string, string>> = {
@@ -44,12 +43,7 @@ export function html(strings: TemplateStringsArray, ...values: readonly Child[])
   return new Html(out);
 }
 
-/** The console's own constant markup (never data). */
-export function trusted(markup: string): Html {
-  return new Html(markup);
-}
-
-/** `attr('selected', true)` → ` selected`; false or undefined → nothing. */
+/** `flag('selected', true)` → ` selected`; false or undefined → nothing. */
 export function flag(name: string, on: boolean | undefined): Html {
   return new Html(on ? ` ${name}` : '');
 }

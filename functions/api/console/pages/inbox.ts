@@ -38,14 +38,14 @@ export function inboxOrder(leads: readonly LeadView[], now: Date): LeadView[] {
 }
 
 function row(ctx: PageContext, data: InboxData, lead: LeadView) {
-  const { line, state } = clock(ctx, lead, data.now);
+  const { line } = clock(ctx, lead, data.now);
   const owner =
     data.view === 'mine'
       ? ''
       : html`<span>${lead.ownerId ? data.nameOf(lead.ownerId) : ctx.t.lead.queued}</span>`;
   return html`<li><a href="/console/leads/${encodeURIComponent(lead.leadId)}">
 <span class="name">${leadName(ctx, lead)}</span>
-<span class="meta"><span>${channelLabel(ctx, lead.channel)}</span>${priorityBadge(ctx, lead.priority)}<span>${statusLabel(ctx, lead.status)}</span><span class="${state === 'running' ? 'waiting' : ''}">${line}</span>${owner}</span>
+<span class="meta"><span>${channelLabel(ctx, lead.channel)}</span>${priorityBadge(ctx, lead.priority)}<span>${statusLabel(ctx, lead.status)}</span><span>${line}</span>${owner}</span>
 </a></li>`;
 }
 
