@@ -136,6 +136,8 @@ describe('the alert’s links', () => {
     const before = await lead(alert.leadId);
     expect(before.lead.ownerId).toBe(alert.ownerId);
     expect(before.lead.acknowledged).toBeUndefined();
+    // The prefetch left the SLA clock running.
+    expect((before.lead as { sla?: { stoppedBy?: string } }).sla?.stoppedBy).toBeUndefined();
     // The token in a query string is no token.
     expect(
       (await open(`${system.urls.api}/a?token=${alert.acknowledge.split('/a/')[1]}`, 'POST')).status,
@@ -148,6 +150,9 @@ describe('the alert’s links', () => {
     const after = await lead(alert.leadId);
     expect(after.lead.acknowledged?.by).toBe(alert.ownerId);
     expect(after.timeline.filter((entry) => entry.kind === 'acknowledged')).toHaveLength(1);
+    // The tap stopped the SLA clock: no warning or [Overdue] alert follows for this lead.
+    expect((after.lead as { sla?: { stoppedBy?: string } }).sla?.stoppedBy).toBe('acknowledged');
+    expect(after.timeline.filter((entry) => entry.kind === 'sla_stopped')).toHaveLength(1);
 
     // Again: the page says who used it and when; nothing changes.
     for (const method of ['POST', 'GET'] as const) {
