@@ -15,15 +15,26 @@ export type StreamHandler = (
   context: Context,
 ) => Promise<DynamoDBBatchResponse | undefined>;
 
-export interface StreamSourceOptions {
-  readonly streams: DynamoDBStreamsClient;
-  readonly streamArn: string;
+/** One function fed by the stream, as one of the stack's event source mappings. */
+export interface StreamConsumer {
   readonly functionName: string;
   readonly handler: StreamHandler;
   /** The filter, batch size and retries the stack's event source mapping uses. */
   readonly definition: StreamEventSourceDefinition;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface StreamSourceOptions {
+  readonly streams: DynamoDBStreamsClient;
+  readonly streamArn: string;
+  /**
+   * Every mapping on the stream. Locally one reader serves them all (each page is read once and handed to
+   * each consumer through its own filter), where Lambda polls per mapping: reading DynamoDB Local's stream
+   * twice would only double the emulator's work on the machine the whole system shares.
+   */
+  readonly consumers: readonly StreamConsumer[];
   /** Pause between polls of a shard that returned nothing. */
   readonly pollIntervalMs?: number;
   readonly onError?: (error: unknown) => void;
@@ -112,37 +123,49 @@ export class DynamoStreamSource {
     }
   }
 
-  /** Reads one page of a shard and hands its matching records to the function; returns the page size. */
+  /**
+   * Reads one page of a shard and hands each consumer the records its filter keeps (the consumers run side
+   * by side; the shard moves on when each has succeeded or given up); returns the page size.
+   */
   async #pollShard(shardId: string): Promise<number> {
-    const { streams, definition } = this.#options;
+    const { streams, consumers } = this.#options;
     const iterator = this.#iterators.get(shardId);
     if (!iterator) return 0;
-    const command = new GetRecordsCommand({ ShardIterator: iterator, Limit: definition.batchSize });
+    const limit = Math.max(...consumers.map((consumer) => consumer.definition.batchSize));
+    const command = new GetRecordsCommand({ ShardIterator: iterator, Limit: limit });
     const page = await streams.send(command, { abortSignal: this.#abort.signal });
     const records = page.Records ?? [];
-    let pending = records.filter((record) => this.#matches(record)).map((record) => this.#toRecord(record));
-    for (let attempt = 0; pending.length > 0 && !this.#abort.signal.aborted; attempt++) {
-      const failedFrom = await this.#invoke(pending);
-      if (failedFrom === undefined) break;
-      if (attempt >= definition.retryAttempts) {
-        this.#options.onError?.(
-          new Error(
-            `${this.#options.functionName} gave up on ${pending.length - failedFrom} stream record(s)`,
-          ),
-        );
-        break;
-      }
-      pending = pending.slice(failedFrom);
-      await sleep(100 * (attempt + 1), this.#abort.signal);
-    }
+    await Promise.all(consumers.map((consumer) => this.#deliver(consumer, records)));
     if (page.NextShardIterator) this.#iterators.set(shardId, page.NextShardIterator);
     else this.#iterators.delete(shardId); // The shard is closed and fully read.
     return records.length;
   }
 
+  /** One consumer's share of a page, in batches of its size, retried from the first failure as Lambda does. */
+  async #deliver(consumer: StreamConsumer, records: readonly StreamRecord[]): Promise<void> {
+    const matching = records
+      .filter((record) => this.#matches(consumer, record))
+      .map((record) => this.#toRecord(record));
+    for (let start = 0; start < matching.length; start += consumer.definition.batchSize) {
+      let pending = matching.slice(start, start + consumer.definition.batchSize);
+      for (let attempt = 0; pending.length > 0 && !this.#abort.signal.aborted; attempt++) {
+        const failedFrom = await this.#invoke(consumer, pending);
+        if (failedFrom === undefined) break;
+        if (attempt >= consumer.definition.retryAttempts) {
+          (consumer.onError ?? this.#options.onError)?.(
+            new Error(`${consumer.functionName} gave up on ${pending.length - failedFrom} stream record(s)`),
+          );
+          break;
+        }
+        pending = pending.slice(failedFrom);
+        await sleep(100 * (attempt + 1), this.#abort.signal);
+      }
+    }
+  }
+
   /** The filter of the stack's mapping: event name, and the key prefixes (any of its key filters). */
-  #matches(record: StreamRecord): boolean {
-    const { eventNames, keyFilters } = this.#options.definition;
+  #matches(consumer: StreamConsumer, record: StreamRecord): boolean {
+    const { eventNames, keyFilters } = consumer.definition;
     const text = (key: 'pk' | 'sk') => {
       const attribute = record.dynamodb?.Keys?.[key];
       return attribute !== undefined && 'S' in attribute && typeof attribute.S === 'string'
@@ -156,14 +179,14 @@ export class DynamoStreamSource {
   }
 
   /** Invokes the handler; returns the index to retry from, or undefined when the whole batch succeeded. */
-  async #invoke(records: DynamoDBRecord[]): Promise<number | undefined> {
-    const { functionName, timeoutSeconds, memoryMb } = this.#options;
+  async #invoke(consumer: StreamConsumer, records: DynamoDBRecord[]): Promise<number | undefined> {
+    const { functionName, timeoutSeconds, memoryMb } = consumer;
     const started = performance.now();
     let failedFrom: number | undefined;
     let failed = 0;
     try {
       const response = await withTimeout(
-        this.#options.handler({ Records: records }, lambdaContext(functionName, timeoutSeconds, memoryMb)),
+        consumer.handler({ Records: records }, lambdaContext(functionName, timeoutSeconds, memoryMb)),
         timeoutSeconds * 1000,
         `${functionName} timed out after ${timeoutSeconds} s`,
       );
@@ -174,7 +197,7 @@ export class DynamoStreamSource {
       if (failedIds.size > 0) failedFrom = index === -1 ? 0 : index;
     } catch (error) {
       // A function error fails the whole batch.
-      this.#options.onError?.(error);
+      (consumer.onError ?? this.#options.onError)?.(error);
       failed = records.length;
       failedFrom = 0;
     }

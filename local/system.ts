@@ -19,6 +19,7 @@ import {
   env,
   eventSources,
   functions,
+  type QueueKey,
   rawMailBucket,
   schedules,
   streamEventSources,
@@ -117,6 +118,18 @@ export interface LocalSystem {
 // aws-ses-v2-local is CommonJS with `exports.default`; Node's ESM interop wraps it once more.
 const sesLocal = ((sesModule as unknown as { default?: typeof sesModule }).default ??
   sesModule) as typeof sesModule;
+
+/**
+ * Local long-pollers per queue (Lambda scales its own). Every poller is a receive loop on the one emulator
+ * all functions share: the hot path (leads, notifications) keeps four, the timers and deliveries, whose
+ * messages wait seconds to minutes anyway, one each, so idle polling does not slow speed to lead.
+ */
+const LOCAL_POLLERS: Readonly<Record<QueueKey, number>> = {
+  leads: 4,
+  notifications: 4,
+  timers: 1,
+  deliveries: 1,
+};
 
 /** The per-client limit `npm start` applies when RATE_LIMIT_PER_CLIENT is unset: generous for people. */
 const DEFAULT_RATE_LIMIT_PER_CLIENT = 60;
@@ -310,7 +323,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         batchSize: source.batchSize,
         timeoutSeconds: functions[source.function].timeoutSeconds,
         memoryMb: functions[source.function].memoryMb,
-        concurrency: Math.min(source.maxConcurrency, 4),
+        concurrency: Math.min(source.maxConcurrency, LOCAL_POLLERS[source.queue]),
         waitTimeSeconds: options.pollWaitSeconds ?? 20,
         ...(options.onBatch ? { onBatch: options.onBatch } : {}),
         onError: (error) =>
@@ -325,22 +338,25 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       outbox: outbox.handler as unknown as StreamHandler,
       events: events.handler as unknown as StreamHandler,
     };
-    for (const definition of streamEventSources) {
-      const handler = streamHandlers[definition.function];
-      if (!handler) throw new Error(`No stream handler for ${definition.function}`);
-      const streamSource = await new DynamoStreamSource({
-        streams,
-        streamArn,
-        functionName: definition.function,
-        handler,
-        definition,
-        timeoutSeconds: functions[definition.function].timeoutSeconds,
-        memoryMb: functions[definition.function].memoryMb,
-        ...(options.onBatch ? { onBatch: options.onBatch } : {}),
-        onError: (error) => log(`[${definition.function}] ${describeError(error)}`),
-      }).start();
-      stops.push(() => streamSource.stop());
-    }
+    const streamSource = await new DynamoStreamSource({
+      streams,
+      streamArn,
+      consumers: streamEventSources.map((definition) => {
+        const handler = streamHandlers[definition.function];
+        if (!handler) throw new Error(`No stream handler for ${definition.function}`);
+        return {
+          functionName: definition.function,
+          handler,
+          definition,
+          timeoutSeconds: functions[definition.function].timeoutSeconds,
+          memoryMb: functions[definition.function].memoryMb,
+          onError: (error: unknown) => log(`[${definition.function}] ${describeError(error)}`),
+        };
+      }),
+      ...(options.onBatch ? { onBatch: options.onBatch } : {}),
+      onError: (error) => log(`[stream] ${describeError(error)}`),
+    }).start();
+    stops.push(() => streamSource.stop());
 
     // The schedules (the dispatcher draining the team queues), as EventBridge rules invoke them.
     const scheduled: Partial<Record<keyof typeof functions, ScheduledHandler>> = {
