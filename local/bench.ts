@@ -233,6 +233,8 @@ async function measureBundles(runs: number) {
             [env.authJwksUrl]:
               'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench/.well-known/jwks.json',
             [env.authClientId]: 'bench',
+            [env.timersQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-timers',
+            [env.deliveriesQueueUrl]: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
             // The notifier and the api function read the link key at init (AWS: LINK_SECRET_ARN).
             [env.linkSecret]: 'bench-link-secret-0123456789abcdefghij',
           },
