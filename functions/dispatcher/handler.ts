@@ -93,7 +93,10 @@ export async function dispatch(): Promise<DrainResult[]> {
 export const handler = middy(async (event: ScheduledEvent, _context: Context) => {
   logger.debug('Tick', { time: event.time });
   const results = await dispatch();
-  return { assigned: results.reduce((sum, result) => sum + result.assigned.length, 0) };
+  const assigned = results.reduce((sum, result) => sum + result.assigned.length, 0);
+  // Every tick says how many waiting leads it assigned (zero included), so the metrics are never empty.
+  metrics.addMetric('Dispatcher_Assigned', MetricUnit.Count, assigned);
+  return { assigned };
 })
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

@@ -44,8 +44,10 @@ export async function recordHandler(record: DynamoDBRecord): Promise<void> {
   logger.debug('Submission re-queued', { submissionId: capture.submissionId, channel: capture.channel });
 }
 
-export const handler = middy(async (event: DynamoDBStreamEvent, context: Context) =>
-  processPartialResponse(event, recordHandler, processor, { context }),
-)
+export const handler = middy(async (event: DynamoDBStreamEvent, context: Context) => {
+  // Every batch counts its records, so the function's metrics are never empty (and say how busy it is).
+  metrics.addMetric('Outbox_Records', MetricUnit.Count, event.Records.length);
+  return processPartialResponse(event, recordHandler, processor, { context });
+})
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

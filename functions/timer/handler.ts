@@ -94,8 +94,10 @@ export async function recordHandler(record: SQSRecord): Promise<TimerOutcome> {
   return outcome;
 }
 
-export const handler = middy(async (event: SQSEvent, context: Context) =>
-  processPartialResponse(event, recordHandler, processor, { context }),
-)
+export const handler = middy(async (event: SQSEvent, context: Context) => {
+  // Every batch counts its records, so the function's metrics are never empty (and say how busy it is).
+  metrics.addMetric('Timer_Records', MetricUnit.Count, event.Records.length);
+  return processPartialResponse(event, recordHandler, processor, { context });
+})
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));
