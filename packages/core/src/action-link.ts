@@ -1,5 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { LINK_KEY_MIN_LENGTH, openToken, signToken, type TokenKind } from './signed-token';
 import type { Language } from './vocabulary';
 
 /**
@@ -19,15 +19,12 @@ export type ActionLinkAction = (typeof ACTION_LINK_ACTIONS)[number];
 export const ACTION_LINK_TTL_SECONDS = 24 * 60 * 60;
 
 /** The shortest link key accepted: 32 characters (LINK_SECRET, or the generated Secrets Manager value). */
-export const ACTION_LINK_MIN_KEY_LENGTH = 32;
+export const ACTION_LINK_MIN_KEY_LENGTH = LINK_KEY_MIN_LENGTH;
 
 /** The longest token looked at; anything longer is malformed before any work is done on it. */
-const MAX_TOKEN_LENGTH = 1024;
 
-const MAC_DOMAIN = 'leadflow/action-link/v1.';
+const KIND: TokenKind = { domain: 'leadflow/action-link/v1.', maxPayload: 1024 };
 /** base64url of the 32 bytes of an HMAC-SHA256, without padding. */
-const MAC_LENGTH = 43;
-const TOKEN_SHAPE = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_TOKEN_LENGTH}}\\.[A-Za-z0-9_-]{${MAC_LENGTH}}$`);
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,99}$/);
 
@@ -81,25 +78,14 @@ export function actionLinkFor(input: {
   });
 }
 
-function macOf(payload: string, key: string): string {
-  return createHmac('sha256', key).update(MAC_DOMAIN).update(payload).digest('base64url');
-}
-
-function checkKey(key: string): void {
-  if (key.length < ACTION_LINK_MIN_KEY_LENGTH) {
-    throw new RangeError(`The link key needs at least ${ACTION_LINK_MIN_KEY_LENGTH} characters`);
-  }
-}
-
 /** The token for a link, signed with `key`: URL-safe as it is (`[A-Za-z0-9_-.]`). */
 export function signActionLink(link: ActionLink, key: string): string {
-  checkKey(key);
   const valid = actionLinkSchema.parse(link);
-  const payload = Buffer.from(
-    JSON.stringify({ l: valid.leadId, a: valid.action, m: valid.managerId, e: valid.exp, n: valid.nonce }),
-    'utf8',
-  ).toString('base64url');
-  return `${payload}.${macOf(payload, key)}`;
+  return signToken(
+    KIND,
+    { l: valid.leadId, a: valid.action, m: valid.managerId, e: valid.exp, n: valid.nonce },
+    key,
+  );
 }
 
 /**
@@ -108,26 +94,9 @@ export function signActionLink(link: ActionLink, key: string): string {
  * too), `expired` from `exp` on, else the link it grants. Only a token that passed the MAC is parsed.
  */
 export function verifyActionLink(token: string, key: string, now: Date): ActionLinkCheck {
-  checkKey(key);
-  if (token.length > MAX_TOKEN_LENGTH + 1 + MAC_LENGTH || !TOKEN_SHAPE.test(token)) {
-    return { ok: false, reason: 'malformed' };
-  }
-  const dot = token.indexOf('.');
-  const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'ascii');
-  const expected = Buffer.from(macOf(payload, key), 'ascii');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return { ok: false, reason: 'tampered' };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  const parsed = wireSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: 'malformed' };
-  const link = parsed.data;
+  const opened = openToken(KIND, token, key, wireSchema);
+  if (!opened.ok) return opened;
+  const link = opened.payload;
   if (now.getTime() >= link.exp * 1000) return { ok: false, reason: 'expired', link };
   return { ok: true, link };
 }

@@ -34,6 +34,7 @@ export * from './rules';
 export * from './scoring';
 export * from './secrets';
 export * from './ses-events';
+export * from './signed-token';
 export * from './sla';
 export * from './templates';
 export * from './timers';

@@ -1,6 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { ACTION_LINK_MIN_KEY_LENGTH } from './action-link';
+import { openToken, signToken, type TokenKind } from './signed-token';
 import { type Language, languageSchema } from './vocabulary';
 
 /**
@@ -14,10 +13,7 @@ import { type Language, languageSchema } from './vocabulary';
  * may open a months-old mail, and mailbox providers keep the header's URL.
  */
 
-const MAC_DOMAIN = 'leadflow/unsubscribe/v1.';
-const MAC_LENGTH = 43;
-const MAX_PAYLOAD = 256;
-const TOKEN_SHAPE = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_PAYLOAD}}\\.[A-Za-z0-9_-]{${MAC_LENGTH}}$`);
+const KIND: TokenKind = { domain: 'leadflow/unsubscribe/v1.', maxPayload: 256 };
 
 const wireSchema = z.strictObject({
   c: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,99}$/),
@@ -38,26 +34,14 @@ export type UnsubscribeLinkCheck =
   | { readonly ok: true; readonly link: UnsubscribeLink }
   | { readonly ok: false; readonly reason: 'expired' | 'tampered' | 'malformed' };
 
-function macOf(payload: string, key: string): string {
-  return createHmac('sha256', key).update(MAC_DOMAIN).update(payload).digest('base64url');
-}
-
-function checkKey(key: string): void {
-  if (key.length < ACTION_LINK_MIN_KEY_LENGTH) {
-    throw new RangeError(`The link key needs at least ${ACTION_LINK_MIN_KEY_LENGTH} characters`);
-  }
-}
-
 /** The token of a contact's unsubscribe link, signed with `key`. */
 export function signUnsubscribeLink(link: UnsubscribeLink, key: string): string {
-  checkKey(key);
   const wire = wireSchema.parse({
     c: link.contactId,
     ...(link.language === undefined ? {} : { l: link.language }),
     ...(link.exp === undefined ? {} : { e: link.exp }),
   });
-  const payload = Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url');
-  return `${payload}.${macOf(payload, key)}`;
+  return signToken(KIND, wire, key);
 }
 
 /**
@@ -65,26 +49,9 @@ export function signUnsubscribeLink(link: UnsubscribeLink, key: string): string 
  * (constant-time), `expired` from its `e` on; only a token whose MAC holds is parsed.
  */
 export function verifyUnsubscribeLink(token: string, key: string, now: Date): UnsubscribeLinkCheck {
-  checkKey(key);
-  if (token.length > MAX_PAYLOAD + 1 + MAC_LENGTH || !TOKEN_SHAPE.test(token)) {
-    return { ok: false, reason: 'malformed' };
-  }
-  const dot = token.indexOf('.');
-  const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'ascii');
-  const expected = Buffer.from(macOf(payload, key), 'ascii');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    return { ok: false, reason: 'tampered' };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  const parsed = wireSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: 'malformed' };
-  const { c, l, e } = parsed.data;
+  const opened = openToken(KIND, token, key, wireSchema);
+  if (!opened.ok) return opened;
+  const { c, l, e } = opened.payload;
   if (e !== undefined && now.getTime() >= e * 1000) return { ok: false, reason: 'expired' };
   return {
     ok: true,
