@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ActionLinkRepository, type LinkActionResult, type LinkUse } from '@leadflow/aws';
 import {
@@ -14,6 +13,7 @@ import {
 import type { Context } from 'hono';
 import type { ApiEnv } from '../deps';
 import type { RouteModule } from '.';
+import { linkPageHeaders } from './link-page';
 
 /** The tag of the alert's link pages in the OpenAPI document: public, the token is the authority. */
 export const ACTION_LINKS_TAG = 'Alert links (public)';
@@ -23,29 +23,10 @@ const STYLE =
   'button{font:inherit;padding:.6rem 1.4rem;border:0;border-radius:6px;background:#137333;color:#fff;cursor:pointer}' +
   '.muted{color:#555}code{font-size:.95em}';
 
-/**
- * No script at all; the one inline stylesheet is allowed by its hash; the page's only form posts back to
- * this origin (`form-action 'self'`), and nothing else loads or frames it.
- */
-export const ACTION_PAGE_CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
-  "img-src 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
-
-/** Every link page: never cached, never indexed, never framed, no referrer to leak the token. */
-const HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': ACTION_PAGE_CSP,
-  'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
-  'x-robots-tag': 'noindex, nofollow',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-} as const;
+/** The action pages' headers (see `linkPageHeaders`). */
+const PAGE = linkPageHeaders(STYLE);
+export const ACTION_PAGE_CSP = PAGE.csp;
+const HEADERS = PAGE.headers;
 
 type Status = 200 | 400 | 403 | 409 | 410 | 500 | 503;
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import { unsubscribeContact } from '@leadflow/aws';
 import {
@@ -12,6 +11,7 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ApiEnv } from '../deps';
 import type { RouteModule } from '.';
+import { linkPageHeaders } from './link-page';
 
 /** The tag of the unsubscribe pages in the OpenAPI document: public, the signed token is the authority. */
 export const UNSUBSCRIBE_TAG = 'Unsubscribe (public)';
@@ -20,26 +20,10 @@ const STYLE =
   'body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}' +
   'button{font:inherit;padding:.6rem 1.4rem;border:0;border-radius:6px;background:#1a56db;color:#fff;cursor:pointer}';
 
-/** No script; the one inline stylesheet by its hash; the only form posts back to this origin. */
-export const UNSUBSCRIBE_CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`,
-  "img-src 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
-
-/** Never cached, indexed or framed, no referrer to carry the token on: and never a cookie or a redirect. */
-const HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': UNSUBSCRIBE_CSP,
-  'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
-  'x-robots-tag': 'noindex, nofollow',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-} as const;
+/** The unsubscribe pages' headers (see `linkPageHeaders`). */
+const PAGE = linkPageHeaders(STYLE);
+export const UNSUBSCRIBE_CSP = PAGE.csp;
+const HEADERS = PAGE.headers;
 
 interface Strings {
   readonly confirmTitle: string;

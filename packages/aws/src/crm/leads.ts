@@ -463,16 +463,7 @@ export class LeadRepository {
         stage,
         ...(stage === 'won' ? { amount: change.amount, currency: change.currency } : {}),
       })),
-      ...(plan.firstResponse && item.ownerId
-        ? [
-            {
-              kind: 'first_response' as const,
-              lead: leadFacts(item),
-              managerId: item.ownerId,
-              speedMs: plan.firstResponse.speedMs,
-            },
-          ]
-        : []),
+      ...firstResponseEvents(item, plan.firstResponse),
     ];
     await this.commit(
       [
@@ -526,16 +517,7 @@ export class LeadRepository {
     const at = now.toISOString();
     // "I'm on it" stops the SLA clock: recorded on the clock and the timeline.
     const stop = stopSlaClock(item.sla, 'acknowledged', now);
-    const events: AnalyticsEvent[] = plan.firstResponse
-      ? [
-          {
-            kind: 'first_response',
-            lead: leadFacts(item),
-            managerId: item.ownerId,
-            speedMs: plan.firstResponse.speedMs,
-          },
-        ]
-      : [];
+    const events = firstResponseEvents(item, plan.firstResponse);
     await this.commit(
       [
         {
@@ -1048,6 +1030,13 @@ const PRIORITIES_BY_URGENCY = [
   'normal',
   'low',
 ] as const satisfies readonly (typeof PRIORITIES)[number][];
+
+/** The lead's first response, counted for its owner (the manager it awaited), if this change is it. */
+function firstResponseEvents(item: LeadItem, response: { speedMs: number } | undefined): AnalyticsEvent[] {
+  return response && item.ownerId
+    ? [{ kind: 'first_response', lead: leadFacts(item), managerId: item.ownerId, speedMs: response.speedMs }]
+    : [];
+}
 
 function leadKey(item: LeadItem): Key {
   return { pk: item.pk, sk: item.sk };
